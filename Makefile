@@ -1,0 +1,49 @@
+# The two commands a contributor needs (see README.md):
+#   make book   set up .venv (created or reused) and build the book, quick profile
+#   make test   the whole test suite, against a freshly built book
+# and a few more:
+#   make notebooks              write the launch notebooks (_build/launch/) without building
+#   make chapter NB=book/section1/numpy.md   execute one chapter as a test (nbmake), in seconds
+#   make lint                   ruff check + ruff format --check
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.course-installed
+BUILD_FLAGS := --warningiserror --nitpick --keep-going
+
+.PHONY: venv book test unit site-tests notebooks chapter lint clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $(STAMP)
+
+book: venv
+	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
+
+test: book
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml
+
+unit: venv
+	$(BIN)/python -m pytest -m "not site and not browser"
+
+notebooks: venv
+	$(BIN)/python -m course_utils.sphinxext.launch --out _build/launch
+
+chapter: notebooks
+	@test -n "$(NB)" || (echo "usage: make chapter NB=book/section1/numpy.md" >&2; exit 2)
+	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 -p no:cacheprovider -o filterwarnings= \
+		_build/launch/$(basename $(NB)).ipynb
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf _build

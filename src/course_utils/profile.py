@@ -1,0 +1,100 @@
+"""Execution profiles: how big a run the chapters make, read in one place.
+
+Every chapter asks :func:`current_profile` for its sizes instead of hard-coding
+them, so the same code runs in two profiles:
+
+``quick`` (the default)
+    CPU, no network, small real datasets that ship inside installed packages,
+    a few epochs: the whole book executes in minutes on a laptop or a CI runner.
+``full``
+    the publishing build: a GPU when there is one, the canonical datasets
+    downloaded and checksummed, pretrained weights, the real number of epochs.
+
+Choose with the environment variable ``COURSE_PROFILE=quick|full``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["PROFILES", "Profile", "ProfileError", "current_profile", "default_device"]
+
+ENV_VAR = "COURSE_PROFILE"
+
+
+class ProfileError(ValueError):
+    """Raised when ``COURSE_PROFILE`` names no known profile."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and sources for one execution profile."""
+
+    name: str
+    description: str
+    data_source: str  # "quick": data shipped in installed packages; "full": canonical downloads
+    use_gpu: bool  # take a CUDA device when one is present
+    pretrained: bool  # load pretrained weights (needs the network)
+    epochs: int  # a typical number of epochs for a chapter's main training run
+    batch_size: int
+    image_size: int  # side of the square images fed to CNNs
+    max_train_items: int | None  # cap on training examples; None means all
+
+    @property
+    def is_quick(self) -> bool:
+        return self.name == "quick"
+
+    def device(self) -> str:
+        """The device chapters train on: ``"cuda"`` when allowed and present, else ``"cpu"``."""
+        return default_device(self.use_gpu)
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        description="CPU, offline, small real data from installed packages",
+        data_source="quick",
+        use_gpu=False,
+        pretrained=False,
+        epochs=3,
+        batch_size=64,
+        image_size=64,
+        max_train_items=2000,
+    ),
+    "full": Profile(
+        name="full",
+        description="GPU when present, canonical datasets and pretrained weights",
+        data_source="full",
+        use_gpu=True,
+        pretrained=True,
+        epochs=10,
+        batch_size=64,
+        image_size=224,
+        max_train_items=None,
+    ),
+}
+
+
+def current_profile() -> Profile:
+    """The profile named by ``COURSE_PROFILE`` (``quick`` when unset or empty)."""
+    return _profile_named(os.environ.get(ENV_VAR, "").strip().lower() or "quick")
+
+
+@lru_cache(maxsize=None)
+def _profile_named(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise ProfileError(f"{ENV_VAR}={name!r} is not a profile; expected one of: {known}") from None
+
+
+def default_device(use_gpu: bool = True) -> str:
+    """``"cuda"`` if ``use_gpu`` and PyTorch sees a CUDA device, otherwise ``"cpu"``."""
+    if not use_gpu:
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

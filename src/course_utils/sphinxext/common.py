@@ -1,0 +1,30 @@
+"""Helpers shared by the modules of the Sphinx extension."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def add_static_dir(app: Sphinx) -> None:
+    """Add the extension's ``static/`` folder to ``html_static_path`` once."""
+
+    def _add(_app: Sphinx, config: Config) -> None:
+        path = str(STATIC_DIR)
+        if path not in config.html_static_path:
+            config.html_static_path.append(path)
+
+    app.connect("config-inited", _add)
+
+
+def json_for_script_tag(text: str) -> str:
+    """Make JSON text safe inside ``<script type="application/json">``.
+
+    ``\\/`` is a valid JSON escape for ``/``, so ``</script>`` cannot end the tag early;
+    ``<!--`` is escaped too, since it changes how browsers parse script content.
+    """
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")

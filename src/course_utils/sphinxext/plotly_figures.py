@@ -1,0 +1,128 @@
+"""Interactive Plotly figures in the built book, offline.
+
+With plotly 7 a notebook cell that shows a figure emits only the mime type
+``application/vnd.plotly.v1+json``; myst-nb drops it by default, so figures
+silently vanish. This module is a myst-nb mime renderer (entry point
+``myst_nb.mime_renderers``) that turns that output into a ``<div>`` holding the
+figure's JSON (data, layout, frames, sliders), drawn in the browser by
+``course_plotly.js`` with plotly.js.
+
+plotly.js is copied once into ``_static/`` from the installed ``plotly``
+package (no CDN: the site works with no network) and loaded only by pages that
+have a figure.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+from course_utils.sphinxext.common import add_static_dir, json_for_script_tag
+
+__all__ = ["MIME_TYPE", "PlotlyFigureNode", "PlotlyMimeRenderer", "plotly_js_path", "setup"]
+
+MIME_TYPE = "application/vnd.plotly.v1+json"
+PLOTLY_JS = "plotly.min.js"
+logger = logging.getLogger(__name__)
+
+
+class PlotlyFigureNode(nodes.General, nodes.Element):
+    """A Plotly figure; ``figure_json`` holds the compact JSON of the whole figure."""
+
+
+class PlotlyMimeRenderer:
+    """myst-nb mime render plugin for ``application/vnd.plotly.v1+json``."""
+
+    # Lower is preferred; text/html is 30. A figure beats its HTML and text fallbacks
+    # in HTML builders; other builders keep their own choice (an image or text/plain).
+    mime_priority_overrides = [("html", MIME_TYPE, 5), ("dirhtml", MIME_TYPE, 5)]
+
+    @staticmethod
+    def handle_mime(renderer, data, inline: bool):
+        if data.mime_type != MIME_TYPE or inline:
+            return None
+        figure = data.content
+        if isinstance(figure, str):
+            figure = json.loads(figure)
+        title = _figure_title(figure)
+        node = PlotlyFigureNode(
+            figure_json=json.dumps(figure, separators=(",", ":"), allow_nan=False),
+            title=title,
+        )
+        return [node]
+
+
+def _figure_title(figure: dict) -> str:
+    title = figure.get("layout", {}).get("title", {})
+    if isinstance(title, dict):
+        title = title.get("text", "")
+    return str(title or "Interactive figure")
+
+
+def visit_plotly_html(self, node: PlotlyFigureNode) -> None:
+    title = self.attval(node["title"])
+    self.body.append(
+        f'<figure class="cu-plotly" role="group" aria-label="{title}">'
+        f'<script type="application/json" class="cu-plotly-data">'
+        f"{json_for_script_tag(node['figure_json'])}</script>"
+        '<div class="cu-plotly-canvas"></div>'
+        '<noscript><p class="cu-plotly-noscript">This interactive figure needs JavaScript.</p>'
+        "</noscript></figure>\n"
+    )
+    raise nodes.SkipNode
+
+
+def skip_node(self, node) -> None:
+    raise nodes.SkipNode
+
+
+def plotly_js_path() -> Path:
+    """The full plotly.js bundle that ships inside the installed ``plotly`` package."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
+    if not path.is_file():
+        raise FileNotFoundError(f"plotly.js not found in the installed plotly package: {path}")
+    return path
+
+
+def add_plotly_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Load plotly.js and our loader on the pages that have a figure, and only there."""
+    if doctree is None or doctree.next_node(PlotlyFigureNode) is None:
+        return
+    app.add_js_file(PLOTLY_JS, defer="defer")
+    app.add_js_file("course_plotly.js", defer="defer")
+
+
+def copy_plotly_js(app: Sphinx, exception) -> None:
+    """Copy plotly.js into ``_static`` once per build (skipped when unchanged)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    source = plotly_js_path()
+    target = Path(app.outdir) / "_static" / PLOTLY_JS
+    if target.exists() and filecmp.cmp(source, target, shallow=False):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+def setup(app: Sphinx) -> dict:
+    add_static_dir(app)
+    app.add_node(
+        PlotlyFigureNode,
+        html=(visit_plotly_html, None),
+        latex=(skip_node, None),
+        text=(skip_node, None),
+        man=(skip_node, None),
+        texinfo=(skip_node, None),
+    )
+    app.add_css_file("course_utils.css")
+    app.connect("html-page-context", add_plotly_scripts)
+    app.connect("build-finished", copy_plotly_js)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
