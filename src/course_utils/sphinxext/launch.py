@@ -66,10 +66,11 @@ class LaunchTarget:
             f"{LAUNCH_BRANCH}/{notebook_path}"
         )
 
-    def binder_url(self, binderhub_url: str, notebook_path: str, interface: str = "lab") -> str:
+    def binder_url(self, binderhub_url: str, notebook_path: str, ui: str = "lab/tree") -> str:
+        """``ui`` is the URL prefix of the notebook interface: ``lab/tree`` or ``tree``."""
         return (
             f"{binderhub_url.rstrip('/')}/v2/gh/{self.org_repo}/{LAUNCH_BRANCH}"
-            f"?urlpath={interface}/tree/{notebook_path}"
+            f"?urlpath={ui}/{notebook_path}"
         )
 
 
@@ -166,7 +167,7 @@ def rewrite_launch_buttons(app, pagename, templatename, context, doctree) -> Non
         return
     target = _target(app)
     options = app.config.html_theme_options.get("launch_buttons", {})
-    interface = "lab" if options.get("notebook_interface") == "jupyterlab" else "tree"
+    ui = "lab/tree" if options.get("notebook_interface") == "jupyterlab" else "tree"
     notebook_path = f"{pagename}.ipynb"
     for group in context.get("header_buttons", []):
         if group.get("label") != "launch-buttons":
@@ -176,7 +177,7 @@ def rewrite_launch_buttons(app, pagename, templatename, context, doctree) -> Non
                 button["url"] = target.colab_url(notebook_path)
             elif button.get("text") == "Binder":
                 button["url"] = target.binder_url(
-                    options.get("binderhub_url", "https://mybinder.org"), notebook_path, interface
+                    options.get("binderhub_url", "https://mybinder.org"), notebook_path, ui
                 )
 
 

@@ -1,0 +1,42 @@
+"""Shared fixtures: the built site, the fixture books, and the browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["sphinx.testing.fixtures"]
+
+REPO = Path(__file__).resolve().parents[1]
+SITE = Path(os.environ.get("COURSE_SITE_DIR", REPO / "_build" / "html"))
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def browser_required() -> bool:
+    """In CI the browser tests must run; a missing Chromium is a failure, not a skip."""
+    return bool(os.environ.get("COURSE_REQUIRE_BROWSER") or os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def site() -> Path:
+    """The built book (``make book``); the site tests need it."""
+    if not (SITE / "index.html").is_file():
+        message = f"no built site at {SITE}: run `make book` first (make test does)"
+        if browser_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return SITE
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "Debian's chromium is not installed (apt-get install chromium)"
+        if browser_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
