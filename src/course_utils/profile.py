@@ -88,7 +88,9 @@ def _profile_named(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         known = ", ".join(sorted(PROFILES))
-        raise ProfileError(f"{ENV_VAR}={name!r} is not a profile; expected one of: {known}") from None
+        raise ProfileError(
+            f"{ENV_VAR}={name!r} is not a profile; expected one of: {known}"
+        ) from None
 
 
 def default_device(use_gpu: bool = True) -> str:

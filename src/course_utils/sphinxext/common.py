@@ -24,7 +24,7 @@ def add_static_dir(app: Sphinx) -> None:
 def json_for_script_tag(text: str) -> str:
     """Make JSON text safe inside ``<script type="application/json">``.
 
-    ``\\/`` is a valid JSON escape for ``/``, so ``</script>`` cannot end the tag early;
-    ``<!--`` is escaped too, since it changes how browsers parse script content.
+    ``<`` can only occur inside JSON strings, where ``\\u003c`` means the same
+    character: so neither ``</script>`` nor ``<!--`` can end or alter the tag.
     """
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return text.replace("<", "\\u003c")

@@ -1,0 +1,134 @@
+"""Launch notebooks, the library hash, and the page execution checks (no Sphinx build)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from bookfixtures import REPO, notebook_page
+from docutils import nodes
+from docutils.utils import new_document
+
+from course_utils.sphinxext import execution
+from course_utils.sphinxext.common import json_for_script_tag
+from course_utils.sphinxext.launch import LaunchTarget, is_notebook_markdown, launch_notebook
+from course_utils.sphinxext.provenance import ProvenanceNode
+
+TARGET = LaunchTarget(repo_url="https://github.com/example/course", commit="abc1234")
+
+
+def test_launch_notebook_has_setup_then_the_chapter(tmp_path):
+    source = tmp_path / "chapter.md"
+    source.write_text(notebook_page("Chapter", "x = 2", "print(x * 21)"))
+    notebook = launch_notebook(source, TARGET)
+    code = [c.source for c in notebook.cells if c.cell_type == "code"]
+    assert 'git+https://github.com/example/course@abc1234"' in code[0]
+    assert code[1:3] == ["x = 2", "print(x * 21)"]
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    assert "jupytext" not in notebook.metadata
+    nbformat.validate(notebook)
+
+
+def test_setup_cell_is_a_no_op_outside_colab(tmp_path):
+    """The set-up cell must run as-is in an ordinary kernel (Binder, a local clone)."""
+    from nbclient import NotebookClient
+
+    source = tmp_path / "chapter.md"
+    source.write_text(notebook_page("Chapter", "print('ran')", provenance=False))
+    notebook = launch_notebook(source, TARGET)
+    NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert [o.get("text") for o in outputs] == ["ran\n"]
+
+
+def test_repo_url_must_be_github():
+    with pytest.raises(ValueError, match="GitHub repository URL"):
+        _ = LaunchTarget("https://gitlab.com/a/b", "abc").org_repo
+
+
+def test_urls():
+    assert TARGET.colab_url("book/a.ipynb") == (
+        "https://colab.research.google.com/github/example/course/blob/launch/book/a.ipynb"
+    )
+    assert TARGET.binder_url("https://mybinder.org/", "book/a.ipynb") == (
+        "https://mybinder.org/v2/gh/example/course/launch?urlpath=lab/tree/book/a.ipynb"
+    )
+
+
+def test_make_notebooks_cli_writes_every_chapter(tmp_path):
+    out = tmp_path / "launch"
+    result = subprocess.run(
+        [sys.executable, "-m", "course_utils.sphinxext.launch", "--root", str(REPO), "--out", out],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "wrote" in result.stdout
+    chapters = [p for p in (REPO / "book").rglob("*.md") if is_notebook_markdown(p)]
+    chapters = [p for p in chapters if "_templates" not in p.parts]
+    for chapter in chapters:
+        written = out / chapter.relative_to(REPO).with_suffix(".ipynb")
+        assert json.loads(written.read_text())["nbformat"] == 4
+    assert "course_utils @ git+" in (out / ".binder" / "requirements.txt").read_text()
+
+
+def test_library_hash_changes_with_the_source(tmp_path, monkeypatch):
+    package = tmp_path / "hashme"
+    package.mkdir()
+    (package / "__init__.py").write_text("A = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = execution.library_hash(["hashme"])
+    assert first == execution.library_hash(["hashme"])
+    (package / "__init__.py").write_text("A = 2\n")
+    assert execution.library_hash(["hashme"]) != first
+
+
+def test_library_hash_names_a_missing_module():
+    with pytest.raises(Exception, match="cannot import 'no_such_module_here'"):
+        execution.library_hash(["no_such_module_here"])
+
+
+class FakeEnv:
+    def __init__(self, exec_data):
+        self.nb_metadata = {"page": {"exec_data": exec_data}} if exec_data else {"page": {}}
+
+
+def doctree(with_output: bool, with_provenance: bool) -> nodes.document:
+    document = new_document("page")
+    if with_output:
+        output = nodes.container(classes=["cell_output"])
+        output += nodes.literal_block(text="42")
+        document += output
+    if with_provenance:
+        document += ProvenanceNode(report={})
+    return document
+
+
+def test_page_that_ran_has_no_problems():
+    env = FakeEnv({"succeeded": True, "runtime": 1.5})
+    assert execution.page_problems(env, "page", doctree(True, True)) == []
+
+
+@pytest.mark.parametrize(
+    ("exec_data", "output", "provenance", "expected"),
+    [
+        (None, True, True, "not executed"),
+        ({"succeeded": True, "runtime": 0.0}, True, True, "run time is 0.0"),
+        ({"succeeded": False, "runtime": 1, "error": "ValueError"}, True, True, "ValueError"),
+        ({"succeeded": True, "runtime": 1}, False, True, "no code cell produced any output"),
+        ({"succeeded": True, "runtime": 1}, True, False, "no provenance report"),
+    ],
+)
+def test_page_problems_are_named(exec_data, output, provenance, expected):
+    problems = execution.page_problems(FakeEnv(exec_data), "page", doctree(output, provenance))
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_json_for_script_tag_cannot_close_the_tag():
+    text = json.dumps({"title": "</script><script>alert(1)</script><!--"})
+    safe = json_for_script_tag(text)
+    assert "</" not in safe and "<!--" not in safe
+    assert json.loads(safe) == json.loads(text)

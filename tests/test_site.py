@@ -1,0 +1,170 @@
+"""Tests of the built book (``make book`` first; ``make test`` does both)."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from conftest import REPO
+
+pytestmark = pytest.mark.site
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+MAX_PAGE_BYTES = 2_500_000
+MAX_FIGURE_JSON_BYTES = 1_000_000
+
+
+def toc_docnames() -> list[str]:
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    names = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part["chapters"]:
+            names.append(chapter["file"])
+            names.extend(section["file"] for section in chapter.get("sections", []))
+    return names
+
+
+def notebook_docnames() -> list[str]:
+    """Pages that are notebooks: MyST markdown with a kernelspec in the front matter."""
+    names = []
+    for name in toc_docnames():
+        text = (REPO / f"{name}.md").read_text()
+        if text.startswith("---") and "kernelspec:" in text.split("---")[1]:
+            names.append(name)
+    return names
+
+
+@lru_cache(maxsize=None)
+def page(site: Path, docname: str) -> BeautifulSoup:
+    return BeautifulSoup((site / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def executed_notebook(site: Path, docname: str) -> dict:
+    """The executed notebook that "download .ipynb" serves."""
+    return json.loads((site / "_sources" / f"{docname}.ipynb").read_text(encoding="utf-8"))
+
+
+def code_cells(notebook: dict) -> list[dict]:
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+def test_every_toc_page_is_built(site):
+    for docname in toc_docnames():
+        assert (site / f"{docname}.html").is_file(), docname
+
+
+def test_section_one_chapters_are_notebooks():
+    assert {
+        "book/section1/jupyter",
+        "book/section1/numpy",
+        "book/section1/mlp",
+    } <= set(notebook_docnames())
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_no_traceback_or_error_output(site, docname):
+    soup = page(site, docname)
+    assert not soup.select(".traceback, .output.error"), docname
+    text = soup.get_text(" ")
+    for marker in ("Traceback (most recent call last)", "Error in callback"):
+        assert marker not in text, f"{docname}: {marker}"
+    for stderr in soup.select(".output.stderr"):
+        assert "Error" not in stderr.get_text(), f"{docname}: {stderr.get_text()[:200]}"
+
+
+@pytest.mark.parametrize("docname", notebook_docnames())
+def test_every_figure_output_is_rendered(site, docname):
+    produced = sum(
+        PLOTLY_MIME in output.get("data", {})
+        for cell in code_cells(executed_notebook(site, docname))
+        for output in cell.get("outputs", [])
+    )
+    figures = page(site, docname).select("figure.cu-plotly")
+    assert len(figures) == produced, f"{docname}: {produced} figure outputs, {len(figures)} drawn"
+    for figure in figures:
+        spec_text = figure.select_one("script.cu-plotly-data").string
+        assert len(spec_text.encode()) <= MAX_FIGURE_JSON_BYTES
+        assert json.loads(spec_text)["data"], "a figure with no traces"
+
+
+def test_the_book_has_figures_with_sliders(site):
+    sliders = 0
+    for docname in notebook_docnames():
+        for figure in page(site, docname).select("figure.cu-plotly"):
+            spec = json.loads(figure.select_one("script.cu-plotly-data").string)
+            sliders += bool(spec.get("layout", {}).get("sliders"))
+    assert sliders >= 1
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_page_size_budget(site, docname):
+    assert (site / f"{docname}.html").stat().st_size <= MAX_PAGE_BYTES
+
+
+@pytest.mark.parametrize("docname", notebook_docnames())
+def test_provenance_on_every_executed_page(site, docname):
+    soup = page(site, docname)
+    notice = soup.select_one(".cu-provenance-notice")
+    assert notice is not None, docname
+    assert re.search(r"Outputs from the (quick|full) profile", notice.get_text())
+    assert "Data:" in notice.get_text()
+    footer = soup.select_one(".cu-provenance").get_text(" ", strip=True)
+    assert re.search(r"Device\s*:?\s*(CPU, \d+ cores|GPU: .+)", footer), footer
+    assert re.search(r"course_utils\s*:?\s*\S+ at commit [0-9a-f]{7,}|unknown", footer), footer
+    runtime = float(re.search(r"Page run time\s*:?\s*([\d.]+) s", footer).group(1))
+    assert runtime > 0, docname
+    assert re.search(r"Built\s*:?\s*\d{4}-\d\d-\d\d", footer)
+
+
+def test_plotly_js_served_locally(site):
+    assert (site / "_static" / "plotly.min.js").stat().st_size > 1_000_000
+    for docname in toc_docnames():
+        for script in page(site, docname).select("script[src]"):
+            assert not script["src"].startswith(("http:", "https:", "//")), script["src"]
+
+
+def test_execution_report_page(site):
+    soup = page(site, "book/execution-report")
+    table_text = soup.select_one("table").get_text(" ")
+    for docname in notebook_docnames():
+        assert Path(docname).name in table_text, docname
+
+
+@pytest.mark.parametrize("docname", notebook_docnames())
+def test_launch_buttons_open_this_pages_notebook(site, docname):
+    soup = page(site, docname)
+    colab = soup.find("a", href=re.compile(r"^https://colab\.research\.google\.com/github/"))
+    binder = soup.find("a", href=re.compile(r"^https://mybinder\.org/v2/gh/"))
+    assert colab is not None and binder is not None, docname
+    assert colab["href"].endswith(f"/blob/launch/{docname}.ipynb")
+    assert binder["href"].endswith(f"/launch?urlpath=lab/tree/{docname}.ipynb")
+
+    launch = json.loads((site / "_launch" / f"{docname}.ipynb").read_text(encoding="utf-8"))
+    setup, *chapter_cells = code_cells(launch)
+    commit = launch["metadata"]["course_utils"]["commit"]
+    assert f"@{commit}" in "".join(setup["source"])
+    launch_code = ["".join(cell["source"]) for cell in chapter_cells]
+    page_code = ["".join(cell["source"]) for cell in code_cells(executed_notebook(site, docname))]
+    assert launch_code == page_code, f"{docname}: the launch notebook's code differs from the page"
+    assert all(not cell["outputs"] for cell in chapter_cells)
+
+
+def test_download_gives_the_executed_notebook(site):
+    for docname in notebook_docnames():
+        href = f"_sources/{Path(docname).name}.ipynb"
+        links = [a["href"] for a in page(site, docname).select("a[href]")]
+        assert any(link.endswith(href) for link in links), docname
+        outputs = [o for c in code_cells(executed_notebook(site, docname)) for o in c["outputs"]]
+        assert outputs, docname
+
+
+def test_binder_environment_is_cpu_only_and_pinned(site):
+    requirements = (site / "_launch" / ".binder" / "requirements.txt").read_text()
+    assert "download.pytorch.org/whl/cpu" in requirements
+    assert re.search(r"^torch==[\d.]+\+cpu$", requirements, re.M)
+    assert re.search(r"^course_utils @ git\+https://github\.com/\S+@\S+$", requirements, re.M)
