@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ def notebook_docnames() -> list[str]:
     return names
 
 
-@lru_cache(maxsize=None)
+@cache
 def page(site: Path, docname: str) -> BeautifulSoup:
     return BeautifulSoup((site / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 __all__ = ["PROFILES", "Profile", "ProfileError", "current_profile", "default_device"]
 
@@ -82,7 +82,7 @@ def current_profile() -> Profile:
     return _profile_named(os.environ.get(ENV_VAR, "").strip().lower() or "quick")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _profile_named(name: str) -> Profile:
     try:
         return PROFILES[name]

@@ -4,9 +4,9 @@
 keys a notebook on its code cells only, so an edit to ``course_utils`` would
 leave every page's outputs stale. Here the cache lives in a folder named by a
 hash of the sources of the modules listed in ``course_execution_dependencies``
-(``course_utils`` by default): when the library changes, the build uses a
-fresh cache and marks every notebook page for re-reading, so each one executes
-again (the hash is also a config value, so Sphinx re-reads every page). ``COURSE_EXECUTION=force`` (CI, publishing) executes every page
+(``course_utils`` by default). The hash is also a config value, so when the
+library changes Sphinx re-reads every page and each one executes again in the
+fresh cache. ``COURSE_EXECUTION=force`` (CI, publishing) executes every page
 regardless of any cache.
 
 **Pages that claim to be notebooks really ran.** After reading, every notebook

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from docutils import nodes
@@ -64,7 +64,7 @@ class BuildInfo:
         return self.commit[:10]
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_info(srcdir: str) -> BuildInfo:
     """The commit (``COURSE_COMMIT`` or ``git rev-parse HEAD``) and the build date (UTC)."""
     commit = os.environ.get("COURSE_COMMIT", "").strip()
