@@ -156,7 +156,7 @@ def test_launch_buttons_open_this_pages_notebook(site, docname):
 
 def test_download_gives_the_executed_notebook(site):
     for docname in notebook_docnames():
-        href = f"_sources/{Path(docname).name}.ipynb"
+        href = f"_sources/{docname}.ipynb"
         links = [a["href"] for a in page(site, docname).select("a[href]")]
         assert any(link.endswith(href) for link in links), docname
         outputs = [o for c in code_cells(executed_notebook(site, docname)) for o in c["outputs"]]
@@ -168,3 +168,22 @@ def test_binder_environment_is_cpu_only_and_pinned(site):
     assert "download.pytorch.org/whl/cpu" in requirements
     assert re.search(r"^torch==[\d.]+\+cpu$", requirements, re.M)
     assert re.search(r"^course_utils @ git\+https://github\.com/\S+@\S+$", requirements, re.M)
+
+
+def test_landing_page_embeds_every_lecture_moment(site):
+    from course_utils.outline import LESSONS, MOMENTS
+
+    soup = page(site, "book/index")
+    players = soup.select("div.cu-video-player")
+    assert sorted(p["data-cu-video"] for p in players) == sorted(
+        lesson.video_id for lesson in LESSONS
+    )
+    links = {
+        (a["data-cu-video"], int(a["data-cu-start"]), a["href"])
+        for a in soup.select("a.cu-video-moment")
+    }
+    expected = {
+        (m.video_id, m.seconds, f"https://youtu.be/{m.video_id}?t={m.seconds}") for m in MOMENTS
+    }
+    assert links == expected
+    assert not soup.select("iframe"), "no third-party frame before the reader clicks"

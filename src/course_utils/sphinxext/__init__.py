@@ -12,6 +12,7 @@ What it registers, module by module:
 - :mod:`.execution`: the execution cache keyed on the library, and the checks
   that every notebook page really executed.
 - :mod:`.launch`: the notebooks behind the Colab, Binder and download buttons.
+- :mod:`.mathjax`: MathJax served from the site, not a CDN.
 """
 
 from __future__ import annotations
@@ -24,8 +25,15 @@ __all__ = ["setup"]
 
 
 def setup(app: Sphinx) -> dict:
-    from course_utils.sphinxext import execution, launch, plotly_figures, provenance, video
+    from course_utils.sphinxext import (
+        execution,
+        launch,
+        mathjax,
+        plotly_figures,
+        provenance,
+        video,
+    )
 
-    for module in (video, plotly_figures, provenance, execution, launch):
+    for module in (video, plotly_figures, mathjax, provenance, execution, launch):
         module.setup(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
