@@ -77,6 +77,17 @@ def test_no_traceback_or_error_output(site, docname):
         assert "Error" not in stderr.get_text(), f"{docname}: {stderr.get_text()[:200]}"
 
 
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_no_script_points_outside_the_site(site, docname):
+    """Every script is served by the site; no inline script names a CDN (thebe's did)."""
+    soup = page(site, docname)
+    for script in soup.find_all("script"):
+        source = script.get("src", "")
+        assert not re.match(r"(https?:)?//", source), f"{docname}: {source}"
+        assert "unpkg.com" not in (script.string or ""), f"{docname}: inline script names a CDN"
+    assert soup.body["data-default-mode"] == "auto", docname
+
+
 @pytest.mark.parametrize("docname", notebook_docnames())
 def test_every_figure_output_is_rendered(site, docname):
     produced = sum(

@@ -99,7 +99,7 @@ class ProvenanceReport:
 def _describe_source(source: DataSource) -> str:
     text = f"{source.name}: {source.origin}"
     if source.items is not None:
-        text += f" ({source.items:,} items)"
+        text += f" ({source.items:,} item{'' if source.items == 1 else 's'})"
     if source.stand_in_for:
         text += f", standing in for {source.stand_in_for}"
     return text

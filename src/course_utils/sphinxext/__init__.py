@@ -13,6 +13,8 @@ What it registers, module by module:
   that every notebook page really executed.
 - :mod:`.launch`: the notebooks behind the Colab, Binder and download buttons.
 - :mod:`.mathjax`: MathJax served from the site, not a CDN.
+- :mod:`.offline_theme`: no theme script that reaches outside the site or
+  errors in the console.
 """
 
 from __future__ import annotations
@@ -29,11 +31,20 @@ def setup(app: Sphinx) -> dict:
         execution,
         launch,
         mathjax,
+        offline_theme,
         plotly_figures,
         provenance,
         video,
     )
 
-    for module in (video, plotly_figures, mathjax, provenance, execution, launch):
+    for module in (
+        video,
+        plotly_figures,
+        mathjax,
+        offline_theme,
+        provenance,
+        execution,
+        launch,
+    ):
         module.setup(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

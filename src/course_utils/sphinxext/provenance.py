@@ -86,6 +86,10 @@ def _git(cwd: str, *args: str) -> str:
     return result.stdout.strip()
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def describe_data(report: dict) -> str:
     sources = report.get("data") or []
     if not sources:
@@ -94,7 +98,7 @@ def describe_data(report: dict) -> str:
     for source in sources:
         text = f"{source['name']} ({source['origin']}"
         if source.get("items") is not None:
-            text += f", {source['items']:,} items"
+            text += f", {_count(source['items'], 'item')}"
         text += ")"
         if source.get("stand_in_for"):
             text += f", standing in for {source['stand_in_for']}"
@@ -107,18 +111,21 @@ def _notice(report: dict) -> nodes.container:
     profile = report.get("profile", "unknown")
     para = nodes.paragraph()
     para += nodes.strong(text=f"Outputs from the {profile} profile. ")
+    device = report.get("device", "an unknown device")
+    para += nodes.Text(
+        f"Every output on this page was produced when the book was built, on {device}"
+    )
     if profile == "quick":
-        para += nodes.Text(
-            "Every output on this page was produced when the book was built, on "
-            f"{report.get('device', 'an unknown device')}, with small real data that "
-            "runs anywhere offline; the full profile (GPU, canonical datasets) gives "
-            "the numbers to quote. "
-        )
+        para += nodes.Text(", with small real data that runs anywhere offline.")
+        stand_ins = [s["stand_in_for"] for s in report.get("data") or [] if s.get("stand_in_for")]
+        if stand_ins:
+            para += nodes.Text(
+                " The full profile (GPU, canonical datasets) runs the same code on "
+                + "; ".join(stand_ins)
+                + "."
+            )
     else:
-        para += nodes.Text(
-            f"Every output on this page was produced when the book was built, on "
-            f"{report.get('device', 'an unknown device')}. "
-        )
+        para += nodes.Text(".")
     notice += para
     data = nodes.paragraph()
     data += nodes.strong(text="Data: ")

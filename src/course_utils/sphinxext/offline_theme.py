@@ -1,0 +1,49 @@
+"""Keep the theme's pages offline and free of console errors.
+
+Two things the theme stack does on its own that the book does not want:
+
+- Jupyter Book always loads ``sphinx_thebe``, which adds to every page an
+  inline script naming ``https://unpkg.com/thebe`` and the ``sphinx-thebe.js``
+  loader, even with ``launch_buttons.thebe: false``. The book does not offer
+  live code on the page (Colab and Binder run the launch notebooks instead),
+  so both scripts are dropped. They were also emitted twice, which is a
+  ``SyntaxError`` in the browser (``const THEBE_JS_URL`` declared twice).
+- The pydata theme reads its colour mode from ``html_context["default_mode"]``
+  and logs an error on every page when that is empty; ``"auto"`` (follow the
+  reader's system setting) is the default the theme means.
+"""
+
+from __future__ import annotations
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+
+__all__ = ["is_thebe_script", "setup"]
+
+THEBE_LOADER = "sphinx-thebe.js"
+THEBE_INLINE_MARKER = "THEBE_JS_URL"
+
+
+def is_thebe_script(script) -> bool:
+    """True for the scripts ``sphinx_thebe`` adds (its loader and its inline config)."""
+    filename = getattr(script, "filename", script) or ""
+    body = getattr(script, "attributes", {}).get("body", "")
+    return str(filename).endswith(THEBE_LOADER) or THEBE_INLINE_MARKER in body
+
+
+def default_colour_mode(app: Sphinx, config: Config) -> None:
+    context = dict(config.html_context or {})
+    context.setdefault("default_mode", "auto")
+    config.html_context = context
+
+
+def drop_thebe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if scripts:
+        context["script_files"] = [script for script in scripts if not is_thebe_script(script)]
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", default_colour_mode)
+    app.connect("html-page-context", drop_thebe_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

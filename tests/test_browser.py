@@ -1,0 +1,617 @@
+"""The built book in headless Chromium: clean loads, offline figures, dark mode, videos.
+
+The site is served over HTTP from 127.0.0.1 (not ``file://``) so that every request
+a page makes can be observed. Any request that leaves the local server is aborted,
+so nothing can hang on the network, and recorded, so that the test can fail on it.
+
+Run ``pytest tests/test_browser.py -s`` to see the load measurements printed by
+:func:`test_measure_first_figure`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from conftest import REPO
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Request,
+    Response,
+    Route,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+TIMEOUT_MS = 15_000  # any single wait; a figure draws in well under a second
+LOCAL_SCHEMES = ("data:", "blob:", "about:")
+# Errors from the theme that cannot be fixed in this project: exact text (of a console
+# error or an uncaught exception) -> why it is ignored. Empty: every error is ours to fix.
+THEME_NOISE: dict[str, str] = {}
+
+EMBED = "https://www.youtube-nocookie.com/embed/"
+# Hosts that a page with video placeholders must not contact before a click.
+VIDEO_HOSTS = re.compile(
+    r"(^|\.)(youtube\.com|youtube-nocookie\.com|youtu\.be|ytimg\.com|googlevideo\.com"
+    r"|google\.com|googleapis\.com|gstatic\.com|doubleclick\.net)$"
+)
+
+# What Plotly draws for each trace type the book uses; a new type needs a line here.
+TRACE_MARKS = {
+    "scatter": ".scatterlayer .trace path",
+    "heatmap": ".heatmaplayer .hm image",
+    "bar": ".barlayer .point path",
+}
+# How many of the elements that match a selector carry a shape or an image. (A heatmap's
+# image has its href in the XLink namespace, which CSS attribute selectors do not see.)
+JS_COUNT_MARKS = """(figure, selector) => [...figure.querySelectorAll(selector)]
+  .filter(e => (e.getAttribute('d') || e.getAttribute('href') || '').length > 0).length"""
+
+# Everything Plotly drew for the traces of a figure, as one string.
+JS_DRAWN_MARKS = """figure => [...figure.querySelectorAll(
+    '.main-svg .overplot path, .main-svg .overplot image, .main-svg .overplot text')]
+  .map(e => e.getAttribute('d') || e.getAttribute('href') || e.textContent).join('|')"""
+
+# The relative luminance (0 black .. 1 white) of a CSS colour, as the browser parses it
+# (a canvas writes it back as #rrggbb, or rgba(r, g, b, a) when translucent); null if none.
+JS_LUMINANCE = """color => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.fillStyle = 'rgba(0, 0, 0, 0)';
+  ctx.fillStyle = color || '';
+  const parsed = ctx.fillStyle;
+  const channels = parsed.startsWith('#')
+    ? [1, 3, 5].map(i => parseInt(parsed.slice(i, i + 2), 16))
+    : (parsed.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+  if (channels.length !== 3 || /rgba\\(0, 0, 0, 0\\)/.test(parsed)) return null;
+  const [r, g, b] = channels.map(c => c / 255);
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}"""
+
+# The colours of a drawn figure and their luminance.
+JS_FIGURE_COLOURS = f"""figure => {{
+  const luminance = {JS_LUMINANCE};
+  const layout = figure.querySelector('.cu-plotly-canvas')._fullLayout;
+  const svg = figure.querySelector('svg.main-svg');
+  return {{
+    paper: layout.paper_bgcolor, paperLuminance: luminance(layout.paper_bgcolor),
+    font: layout.font.color, fontLuminance: luminance(layout.font.color),
+    svgBackground: svg.style.background,
+    svgLuminance: luminance(svg.style.backgroundColor),
+  }};
+}}"""
+
+# Records the time of the first drawn figure; runs before any script of the page.
+INIT_FIRST_FIGURE = """
+window.__cuFirstFigureMs = null;
+document.addEventListener('cu-plotly-drawn', () => {
+  if (window.__cuFirstFigureMs === null) window.__cuFirstFigureMs = performance.now();
+}, true);
+"""
+
+JS_PAGE_WEIGHT = """() => {
+  const entries = [...performance.getEntriesByType('navigation'),
+                   ...performance.getEntriesByType('resource')];
+  const plotly = entries.filter(e => e.name.includes('/_static/plotly.min.js'));
+  return {
+    requests: entries.length,
+    transferred: entries.reduce((sum, e) => sum + e.transferSize, 0),
+    plotly: plotly.reduce((sum, e) => sum + e.transferSize, 0),
+    load: performance.getEntriesByType('navigation')[0].loadEventEnd,
+  };
+}"""
+
+
+# --- the pages ---------------------------------------------------------------------
+
+
+def toc_docnames() -> list[str]:
+    """Every page of the table of contents, root first."""
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def add(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                names.append(entry["file"])
+            add(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        add(part.get("chapters", []))
+    add(toc.get("chapters", []))
+    return names
+
+
+ROOT = toc_docnames()[0]
+
+
+@functools.cache
+def figure_specs(site: Path, docname: str) -> tuple[dict, ...]:
+    """The Plotly figures of a built page, as the JSON embedded in it (none if not built)."""
+    path = site / f"{docname}.html"
+    if not path.is_file():
+        return ()
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    return tuple(
+        json.loads(figure.select_one("script.cu-plotly-data").string)
+        for figure in soup.select("figure.cu-plotly")
+    )
+
+
+def figure_pages(site: Path) -> list[str]:
+    """The built toc pages that have a figure, the one with the most figures first."""
+    pages = [name for name in toc_docnames() if figure_specs(site, name)]
+    return sorted(pages, key=lambda name: -len(figure_specs(site, name)))
+
+
+# --- the server, the browser and one page ------------------------------------------
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def origin(site: Path) -> Iterator[str]:
+    """``http://127.0.0.1:PORT``, serving the built site from a background thread."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def chromium(chromium_path: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Tab:
+    """A page in a browser context of its own, with everything it reported and requested."""
+
+    context: BrowserContext
+    origin: str
+    page: Page = field(init=False)
+    errors: list[str] = field(default_factory=list)  # console errors, uncaught exceptions
+    requests: list[str] = field(default_factory=list)  # every URL asked for, in order
+    failed: list[str] = field(default_factory=list)  # local requests that failed
+    _in_flight: set[Request] = field(default_factory=set)
+    _last_activity: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.context.route("**/*", self._route)  # before the page exists: it sees everything
+        self.page = self.context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self._error("uncaught", str(error)))
+        self.page.on("request", self._request)
+        self.page.on("response", self._response)
+        self.page.on("requestfinished", self._request_done)
+        self.page.on("requestfailed", self._request_failed)
+
+    def is_local(self, url: str) -> bool:
+        return url.startswith((f"{self.origin}/", *LOCAL_SCHEMES))
+
+    def external(self, since: int = 0) -> list[str]:
+        return [url for url in self.requests[since:] if not self.is_local(url)]
+
+    def goto(self, docname: str) -> None:
+        self.page.goto(f"{self.origin}/{docname}.html")
+
+    def settle(self, quiet_ms: int = 500) -> None:
+        """Wait until no request has been in flight for ``quiet_ms``.
+
+        Not Playwright's "networkidle": on the pages with plotly.js it sometimes never
+        comes, with no request pending that Playwright reports.
+        """
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while self._in_flight or time.monotonic() - self._last_activity < quiet_ms / 1000:
+            if time.monotonic() > deadline:
+                pending = sorted(request.url for request in self._in_flight)
+                pytest.fail(listing(f"still loading after {TIMEOUT_MS} ms", pending))
+            self.page.wait_for_timeout(100)  # lets Playwright deliver the page's events
+
+    def figure(self, index: int) -> Locator:
+        """Figure ``index`` of the page, scrolled into view and drawn."""
+        figure = self.page.locator("figure.cu-plotly").nth(index)
+        figure.scroll_into_view_if_needed()
+        expect(figure).to_have_attribute("data-cu-drawn", "true", timeout=TIMEOUT_MS)
+        return figure
+
+    def _error(self, kind: str, text: str, where: str = "") -> None:
+        if text not in THEME_NOISE:
+            self.errors.append(f"{kind}: {text}" + (f" ({where})" if where else ""))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self._error("console.error", message.text, message.location.get("url", ""))
+
+    def _request(self, request: Request) -> None:
+        self.requests.append(request.url)
+        self._in_flight.add(request)
+        self._last_activity = time.monotonic()
+
+    def _request_done(self, request: Request) -> None:
+        self._in_flight.discard(request)
+        self._last_activity = time.monotonic()
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400 and self.is_local(response.url):
+            self.failed.append(f"HTTP {response.status}: {response.url}")
+
+    def _request_failed(self, request: Request) -> None:
+        self._request_done(request)
+        if self.is_local(request.url):
+            self.failed.append(f"{request.failure}: {request.url}")
+
+    def _route(self, route: Route) -> None:
+        """Let local requests through; abort the rest (``requests`` still has them)."""
+        if self.is_local(route.request.url):
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+
+@pytest.fixture
+def open_tab(chromium: Browser, origin: str) -> Iterator[Callable[..., Tab]]:
+    """``open_tab(init_script=None)``: a new Tab, in a fresh context (no cache, no storage)."""
+    contexts = []
+
+    def open_(init_script: str | None = None) -> Tab:
+        context = chromium.new_context(viewport={"width": 1280, "height": 800})
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        if init_script:
+            context.add_init_script(init_script)
+        return Tab(context=context, origin=origin)
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def listing(problem: str, items: list[str]) -> str:
+    """A failure message that shows every item, not pytest's shortened diff."""
+    return "\n    ".join([f"{problem} ({len(items)}):", *items])
+
+
+def require_built(site: Path, docname: str) -> None:
+    if not (site / f"{docname}.html").is_file():
+        pytest.fail(f"{docname} is in _toc.yml but {docname}.html was not built")
+
+
+# --- 1. every page loads cleanly and offline ---------------------------------------------
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_page_loads_cleanly_and_offline(site, open_tab, docname):
+    require_built(site, docname)
+    tab = open_tab()
+    tab.goto(docname)
+    tab.settle()
+    problems = [f"request outside the site: {url}" for url in tab.external()]
+    problems += tab.errors + tab.failed
+    if problems:
+        pytest.fail(listing(f"{docname}, on load", problems))
+
+
+# --- 2. figures draw -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_figures_draw(site, open_tab, docname):
+    require_built(site, docname)
+    specs = figure_specs(site, docname)
+    tab = open_tab()
+    tab.goto(docname)
+    tab.settle()
+    if not specs:
+        plotly = [url for url in tab.requests if url.endswith("/plotly.min.js")]
+        assert plotly == [], f"{docname} has no figure but loads plotly.js"
+        return
+    errors, requests = len(tab.errors), len(tab.requests)
+    for index, spec in enumerate(specs):
+        figure = tab.figure(index)
+        where = f"{docname}, figure {index}"
+        traces = figure.evaluate("f => f.querySelector('.cu-plotly-canvas').data.length")
+        assert traces == len(spec["data"]), where
+        assert figure.locator("svg.main-svg").count() >= 1, f"{where}: no SVG"
+        for trace_type in sorted({trace.get("type", "scatter") for trace in spec["data"]}):
+            assert trace_type in TRACE_MARKS, f"{where}: add the marks of {trace_type!r}"
+            marks = figure.evaluate(JS_COUNT_MARKS, TRACE_MARKS[trace_type])
+            assert marks > 0, f"{where}: nothing drawn for its {trace_type} traces"
+    problems = [f"request outside the site: {url}" for url in tab.external(since=requests)]
+    problems += tab.errors[errors:]
+    if problems:
+        pytest.fail(listing(f"{docname}, while drawing its figures", problems))
+
+
+def test_sliders_change_the_plotted_data(site, open_tab):
+    """Clicking another step of a slider redraws the figure with that step's data."""
+    sliders = [
+        (docname, index)
+        for docname in figure_pages(site)
+        for index, spec in enumerate(figure_specs(site, docname))
+        if spec.get("layout", {}).get("sliders")
+    ]
+    assert sliders, "no figure in the book has a slider"
+    for docname, index in sliders:
+        tab = open_tab()
+        tab.goto(docname)
+        errors = len(tab.errors)
+        check_slider(tab, index, figure_specs(site, docname)[index], f"{docname}, figure {index}")
+        if tab.errors[errors:]:
+            pytest.fail(listing(f"{docname}, while moving a slider", tab.errors[errors:]))
+
+
+def check_slider(tab: Tab, index: int, spec: dict, where: str) -> None:
+    figure = tab.figure(index)
+    canvas = figure.locator(".cu-plotly-canvas")
+    steps = spec["layout"]["sliders"][0]["steps"]
+    active = canvas.evaluate("c => c._fullLayout.sliders[0].active")
+    target = len(steps) - 1 if active != len(steps) - 1 else 0
+    data_before = canvas.evaluate("c => JSON.stringify(c.data)")
+    marks_before = figure.evaluate(JS_DRAWN_MARKS)
+
+    # Plotly draws a tick for every step (a label only for some, when they are many) and
+    # reads a click anywhere on the rail as "the step nearest to this x".
+    ticks = figure.locator("g.slider-container rect.slider-tick-rect")
+    expect(ticks).to_have_count(len(steps), timeout=TIMEOUT_MS)
+    rail_rect = figure.locator("g.slider-container rect.slider-rail-rect")
+    rail_rect.scroll_into_view_if_needed()  # a tall figure can leave its slider off screen
+    tick, rail = ticks.nth(target).bounding_box(), rail_rect.bounding_box()
+    assert tick and rail, f"{where}: the slider is not drawn"
+    tab.page.mouse.click(tick["x"] + tick["width"] / 2, rail["y"] + rail["height"] / 2)
+    try:
+        tab.page.wait_for_function(
+            f"""([figure, target, before]) => {{
+                const layout = figure.querySelector('.cu-plotly-canvas')._fullLayout;
+                return layout.sliders[0].active === target && ({JS_DRAWN_MARKS})(figure) !== before;
+            }}""",
+            arg=[figure.element_handle(), target, marks_before],
+            timeout=TIMEOUT_MS,
+        )
+    except PlaywrightTimeout:
+        pytest.fail(f"{where}: step {target + 1} of the slider did not redraw the traces")
+    assert canvas.evaluate("c => JSON.stringify(c.data)") != data_before, where
+
+    # The figure now holds what the step sets: restyle/update args are
+    # [{trace attribute: [value for each trace]}, {layout attribute: value}, [traces]].
+    step = steps[target]
+    method, args = step.get("method"), step.get("args", [])
+    if method in ("restyle", "update") and args:
+        data, layout = canvas.evaluate("c => [c.data, c.layout]")
+        traces = args[2] if len(args) > 2 else range(len(data))
+        for attribute, values in args[0].items():
+            for trace, value in zip(traces, values, strict=False):
+                drawn = dotted(data[trace], attribute)
+                assert drawn == value, f"{where}: {attribute} of trace {trace} after the step"
+        for attribute, value in (args[1] if method == "update" and len(args) > 1 else {}).items():
+            assert dotted(layout, attribute) == value, f"{where}: layout {attribute} after the step"
+
+
+def dotted(obj: object, path: str) -> object:
+    """``obj["a"]["b"]`` for the Plotly attribute string ``"a.b"``."""
+    for key in path.split("."):
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+# --- 3. dark mode ------------------------------------------------------------------------
+
+
+def switch_theme(tab: Tab, theme: str) -> None:
+    """Click the theme button as a reader would, until the page shows ``theme``."""
+    button = tab.page.locator(".theme-switch-button").first
+    for _ in range(3):  # the button cycles through three modes
+        if tab.page.evaluate("() => document.documentElement.dataset.theme") == theme:
+            return
+        button.click()
+    expect(tab.page.locator("html")).to_have_attribute("data-theme", theme, timeout=TIMEOUT_MS)
+
+
+def expect_figure_theme(figure: Locator, theme: str, where: str) -> None:
+    """Wait until the figure's paper is dark (or light), and its text contrasts with it."""
+    dark = theme == "dark"
+    try:
+        figure.page.wait_for_function(
+            f"""([figure, dark]) => {{
+                const paper = ({JS_FIGURE_COLOURS})(figure).paperLuminance;
+                return paper !== null && (dark ? paper < 0.2 : paper > 0.8);
+            }}""",
+            arg=[figure.element_handle(), dark],
+            timeout=TIMEOUT_MS,
+        )
+    except PlaywrightTimeout:
+        colours = figure.evaluate(JS_FIGURE_COLOURS)
+        pytest.fail(f"{where}: not redrawn for the {theme} theme: {colours}")
+    colours = figure.evaluate(JS_FIGURE_COLOURS)
+    assert None not in (colours["svgLuminance"], colours["fontLuminance"]), (where, colours)
+    assert abs(colours["svgLuminance"] - colours["paperLuminance"]) < 0.01, (where, colours)
+    if dark:
+        assert colours["fontLuminance"] > 0.6, (where, colours)
+    else:
+        assert colours["fontLuminance"] < 0.4, (where, colours)
+
+
+def test_figures_follow_the_dark_theme(site, open_tab):
+    pages = figure_pages(site)
+    assert pages, "no page of the book has a figure"
+    docname = pages[0]
+    last = len(figure_specs(site, docname)) - 1
+    tab = open_tab()
+    tab.goto(docname)
+    first = tab.figure(0)
+    expect_figure_theme(first, "light", f"{docname}, figure 0")
+    errors = len(tab.errors)
+
+    drawn = tab.page.locator("figure.cu-plotly").nth(last).get_attribute("data-cu-drawn")
+    switch_theme(tab, "dark")
+    expect_figure_theme(first, "dark", f"{docname}, figure 0 after the switch")
+    # The last figure is usually drawn only now, from the start in the dark theme.
+    where = f"{docname}, figure {last} ({'redrawn' if drawn else 'drawn after the switch'})"
+    expect_figure_theme(tab.figure(last), "dark", where)
+
+    switch_theme(tab, "light")
+    for index in (0, last):
+        figure = tab.page.locator("figure.cu-plotly").nth(index)
+        expect_figure_theme(figure, "light", f"{docname}, figure {index} back to light")
+    if tab.errors[errors:]:
+        pytest.fail(listing(f"{docname}, while switching themes", tab.errors[errors:]))
+
+
+# --- 4. video placeholders -----------------------------------------------------------------
+
+
+@dataclass
+class Moment:
+    video_id: str
+    seconds: int
+    link: Locator
+
+
+def moment(links: Locator, index: int) -> Moment:
+    """Timestamp link ``index``, its video and time read from its href and visible text."""
+    link = links.nth(index)
+    href = urlsplit(link.get_attribute("href"))
+    assert href.netloc == "youtu.be", href
+    seconds = int(parse_qs(href.query)["t"][0])
+    clock = link.locator(".cu-video-time").inner_text()
+    parts = [int(part) for part in clock.split(":")]
+    assert sum(part * 60**power for power, part in enumerate(reversed(parts))) == seconds
+    return Moment(video_id=href.path.strip("/"), seconds=seconds, link=link)
+
+
+def video_requests(tab: Tab) -> list[str]:
+    return [url for url in tab.requests if VIDEO_HOSTS.search(urlsplit(url).hostname or "")]
+
+
+def expect_player(tab: Tab, box: Locator, expected: Moment) -> None:
+    """Exactly one iframe on the page, in ``box``, playing ``expected`` with safe attributes."""
+    iframe = box.locator(".cu-video-player iframe")
+    expect(iframe).to_have_count(1, timeout=TIMEOUT_MS)
+    assert tab.page.locator("iframe").count() == 1, "more than one iframe on the page"
+    src = iframe.get_attribute("src")
+    pattern = rf"{re.escape(EMBED)}{expected.video_id}\?start={expected.seconds}(&|$)"
+    assert re.match(pattern, src), src
+    title = box.locator(".cu-video-title").inner_text().strip()
+    assert title and iframe.get_attribute("title") == title
+    assert iframe.get_attribute("loading") == "lazy"
+    assert iframe.get_attribute("allowfullscreen") is not None
+    assert iframe.get_attribute("referrerpolicy") == "strict-origin-when-cross-origin"
+
+
+def start_of(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.path.rsplit("/", 1)[-1], int(parse_qs(parts.query)["start"][0])
+
+
+def test_video_placeholders_load_nothing_before_a_click(site, open_tab):
+    require_built(site, ROOT)
+    tab = open_tab()
+    tab.goto(ROOT)
+    tab.settle()
+    tab.page.mouse.wheel(0, 20_000)  # scroll past every poster
+    tab.settle()
+    expect(tab.page.locator("button.cu-video-poster").first).to_be_visible(timeout=TIMEOUT_MS)
+    assert tab.page.locator(".cu-video-player").count() >= 1
+    assert tab.page.locator("iframe").count() == 0
+    if video_requests(tab):
+        pytest.fail(listing("requests to a video host before any click", video_requests(tab)))
+
+
+def test_timestamp_links_start_the_player_there(site, open_tab):
+    require_built(site, ROOT)
+    tab = open_tab()
+    tab.goto(ROOT)
+    box = tab.page.locator(".cu-video").first
+    links = box.locator("a.cu-video-moment")
+    assert links.count() >= 3, "the first video needs three timestamps for this test"
+    # Not the first timestamp: the poster alone would start there too.
+    for index in (1, 2):
+        chosen = moment(links, index)
+        with tab.page.expect_request(lambda request: request.url.startswith(EMBED)) as asked:
+            chosen.link.click()
+        assert start_of(asked.value.url) == (chosen.video_id, chosen.seconds)
+        expect_player(tab, box, chosen)
+        expect(chosen.link).to_have_attribute("aria-current", "true", timeout=TIMEOUT_MS)
+        assert tab.page.url.endswith(f"/{ROOT}.html"), "the click left the page"
+    assert [start_of(url)[1] for url in video_requests(tab)] == [
+        moment(links, 1).seconds,
+        moment(links, 2).seconds,
+    ]
+
+
+def test_poster_plays_from_the_keyboard(site, open_tab):
+    require_built(site, ROOT)
+    tab = open_tab()
+    tab.goto(ROOT)
+    boxes = tab.page.locator(".cu-video")
+    box = boxes.nth(min(1, boxes.count() - 1))
+    first = moment(box.locator("a.cu-video-moment"), 0)  # the poster starts at the first one
+    poster = box.locator("button.cu-video-poster")
+    poster.focus()
+    with tab.page.expect_request(lambda request: request.url.startswith(EMBED)) as asked:
+        tab.page.keyboard.press("Enter")
+    assert start_of(asked.value.url) == (first.video_id, first.seconds)
+    expect_player(tab, box, first)
+    assert tab.page.evaluate("() => document.activeElement.tagName") == "IFRAME"
+
+
+# --- 5. a measurement, not a test of speed ---------------------------------------------
+
+
+def test_measure_first_figure(site, open_tab):
+    """Print, for each page with figures: time to the first drawn figure, bytes sent."""
+    pages = figure_pages(site)
+    assert pages, "no page of the book has a figure"
+    print()
+    for docname in pages:
+        tab = open_tab(INIT_FIRST_FIGURE)
+        tab.goto(docname)
+        scrolled = tab.page.evaluate("() => window.__cuFirstFigureMs === null")
+        tab.page.locator("figure.cu-plotly").first.scroll_into_view_if_needed()
+        tab.page.wait_for_function("() => window.__cuFirstFigureMs !== null")
+        first_ms = tab.page.evaluate("() => window.__cuFirstFigureMs")
+        tab.settle()
+        weight = tab.page.evaluate(JS_PAGE_WEIGHT)
+        print(
+            f"{docname}: {len(figure_specs(site, docname))} figures;"
+            f" load event {weight['load']:.0f} ms;"
+            f" first figure drawn {first_ms:.0f} ms after navigation start"
+            f"{' (scrolled to it after load)' if scrolled else ''};"
+            f" {weight['transferred'] / 1e6:.2f} MB in {weight['requests']} requests"
+            f" (plotly.js {weight['plotly'] / 1e6:.2f} MB)"
+        )
