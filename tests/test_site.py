@@ -88,6 +88,15 @@ def test_no_script_points_outside_the_site(site, docname):
     assert soup.body["data-default-mode"] == "auto", docname
 
 
+def test_one_search_field_and_the_theme_buttons(site):
+    """No second search bar on top (pydata 0.17 default), the repository and launch buttons kept."""
+    soup = page(site, "book/section1/numpy")
+    assert len(soup.select("button.search-button-field")) == 1
+    assert not soup.select("#pst-header .bd-header__inner")
+    assert soup.select_one('a[href^="https://github.com/"]') is not None
+    assert soup.select_one('a[href*="colab.research.google.com"]') is not None
+
+
 @pytest.mark.parametrize("docname", notebook_docnames())
 def test_every_figure_output_is_rendered(site, docname):
     produced = sum(

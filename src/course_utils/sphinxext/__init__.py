@@ -13,8 +13,8 @@ What it registers, module by module:
   that every notebook page really executed.
 - :mod:`.launch`: the notebooks behind the Colab, Binder and download buttons.
 - :mod:`.mathjax`: MathJax served from the site, not a CDN.
-- :mod:`.offline_theme`: no theme script that reaches outside the site or
-  errors in the console.
+- :mod:`.theme`: no theme script that reaches outside the site or errors in
+  the console, and one search field.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ def setup(app: Sphinx) -> dict:
         execution,
         launch,
         mathjax,
-        offline_theme,
         plotly_figures,
         provenance,
+        theme,
         video,
     )
 
@@ -41,7 +41,7 @@ def setup(app: Sphinx) -> dict:
         video,
         plotly_figures,
         mathjax,
-        offline_theme,
+        theme,
         provenance,
         execution,
         launch,

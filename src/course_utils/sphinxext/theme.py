@@ -1,6 +1,6 @@
-"""Keep the theme's pages offline and free of console errors.
+"""Keep the theme's pages offline, free of console errors, with one search field.
 
-Two things the theme stack does on its own that the book does not want:
+Three things the theme stack does on its own that the book does not want:
 
 - Jupyter Book always loads ``sphinx_thebe``, which adds to every page an
   inline script naming ``https://unpkg.com/thebe`` and the ``sphinx-thebe.js``
@@ -11,6 +11,9 @@ Two things the theme stack does on its own that the book does not want:
 - The pydata theme reads its colour mode from ``html_context["default_mode"]``
   and logs an error on every page when that is empty; ``"auto"`` (follow the
   reader's system setting) is the default the theme means.
+- pydata-sphinx-theme 0.17 adds a top bar holding a second search field
+  unless ``navbar_persistent`` is set; sphinx-book-theme keeps search in the
+  sidebar, so the option is set to an empty list.
 """
 
 from __future__ import annotations
@@ -31,10 +34,13 @@ def is_thebe_script(script) -> bool:
     return str(filename).endswith(THEBE_LOADER) or THEBE_INLINE_MARKER in body
 
 
-def default_colour_mode(app: Sphinx, config: Config) -> None:
+def theme_defaults(app: Sphinx, config: Config) -> None:
     context = dict(config.html_context or {})
     context.setdefault("default_mode", "auto")
     config.html_context = context
+    options = dict(config.html_theme_options or {})
+    options.setdefault("navbar_persistent", [])
+    config.html_theme_options = options
 
 
 def drop_thebe_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
@@ -44,6 +50,6 @@ def drop_thebe_scripts(app: Sphinx, pagename, templatename, context, doctree) ->
 
 
 def setup(app: Sphinx) -> dict:
-    app.connect("config-inited", default_colour_mode)
+    app.connect("config-inited", theme_defaults)
     app.connect("html-page-context", drop_thebe_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
