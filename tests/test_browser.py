@@ -114,10 +114,10 @@ document.addEventListener('cu-plotly-drawn', () => {
 }, true);
 """
 
-JS_PAGE_WEIGHT = """() => {
+JS_PAGE_WEIGHT = r"""() => {
   const entries = [...performance.getEntriesByType('navigation'),
                    ...performance.getEntriesByType('resource')];
-  const plotly = entries.filter(e => e.name.includes('/_static/plotly.min.js'));
+  const plotly = entries.filter(e => /\/_static\/plotly(-cartesian)?\.min\.js/.test(e.name));
   return {
     requests: entries.length,
     transferred: entries.reduce((sum, e) => sum + e.transferSize, 0),
@@ -338,7 +338,8 @@ def test_figures_draw(site, open_tab, docname):
     tab.goto(docname)
     tab.settle()
     if not specs:
-        plotly = [url for url in tab.requests if url.endswith("/plotly.min.js")]
+        bundle = re.compile(r"/plotly(-cartesian)?\.min\.js(\?|$)")
+        plotly = [url for url in tab.requests if bundle.search(url)]
         assert plotly == [], f"{docname} has no figure but loads plotly.js"
         return
     errors, requests = len(tab.errors), len(tab.requests)

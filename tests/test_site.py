@@ -142,7 +142,8 @@ def test_provenance_on_every_executed_page(site, docname):
 
 
 def test_plotly_js_served_locally(site):
-    assert (site / "_static" / "plotly.min.js").stat().st_size > 1_000_000
+    for bundle in ("plotly.min.js", "plotly-cartesian.min.js"):
+        assert (site / "_static" / bundle).stat().st_size > 1_000_000
     for docname in toc_docnames():
         for script in page(site, docname).select("script[src]"):
             assert not script["src"].startswith(("http:", "https:", "//")), script["src"]

@@ -34,15 +34,24 @@ fig.update_layout(title="Slope", sliders=[{"steps": steps}])
 fig
 """
 
+# A trace type outside plotly.js's cartesian bundle, only in an animation frame.
+SURFACE_CELL = """
+import plotly.graph_objects as go
+
+frame = go.Frame(name="z", data=[go.Surface(z=[[0, 1], [1, 0]])])
+go.Figure(data=[go.Scatter(x=[0, 1], y=[0, 1])], frames=[frame]).update_layout(title="Surface")
+"""
+
 
 @pytest.fixture(scope="module")
 def figure_book(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("figure_book")
-    index = "# Fixture book\n\n```{toctree}\nfigures\nplain\n```\n"
+    index = "# Fixture book\n\n```{toctree}\nfigures\nplain\nsurface\n```\n"
     pages = {
         "index": index,
         "figures": notebook_page("Figures", FIGURE_CELL, "print(6 * 7)"),
         "plain": notebook_page("Plain", "print('no figure here')"),
+        "surface": notebook_page("Surface", SURFACE_CELL),
     }
     write_sphinx_book(root, pages)
     result = sphinx_build(root)
@@ -67,12 +76,20 @@ def test_figure_is_embedded_with_frames_and_sliders(figure_book):
 
 def test_plotly_js_is_local_and_only_on_pages_with_figures(figure_book):
     scripts = [s.get("src", "") for s in soup(figure_book / "figures.html").select("script")]
-    assert any(src.startswith("_static/plotly.min.js") for src in scripts)
+    # Scatter traces only: the page gets the cartesian bundle, not the full one.
+    assert any(src.startswith("_static/plotly-cartesian.min.js") for src in scripts)
+    assert not any(src.startswith("_static/plotly.min.js") for src in scripts)
     assert not any("cdn" in src or src.startswith("http") for src in scripts)
     plain_scripts = [s.get("src", "") for s in soup(figure_book / "plain.html").select("script")]
     assert not any("plotly" in src for src in plain_scripts)
-    bundled = figure_book / "_static" / "plotly.min.js"
-    assert bundled.stat().st_size > 1_000_000
+    for bundle in ("plotly.min.js", "plotly-cartesian.min.js"):
+        assert (figure_book / "_static" / bundle).stat().st_size > 1_000_000
+
+
+def test_a_trace_outside_the_cartesian_bundle_gets_the_full_plotly_js(figure_book):
+    scripts = [s.get("src", "") for s in soup(figure_book / "surface.html").select("script")]
+    assert any(src.startswith("_static/plotly.min.js") for src in scripts)
+    assert not any("plotly-cartesian" in src for src in scripts)
 
 
 def test_provenance_notice_and_footer(figure_book):

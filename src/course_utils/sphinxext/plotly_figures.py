@@ -7,9 +7,13 @@ silently vanish. This module is a myst-nb mime renderer (entry point
 figure's JSON (data, layout, frames, sliders), drawn in the browser by
 ``course_plotly.js`` with plotly.js.
 
-plotly.js is copied once into ``_static/`` from the installed ``plotly``
-package (no CDN: the site works with no network) and loaded only by pages that
-have a figure.
+plotly.js is served by the site (no CDN: the site works with no network) and
+loaded only by pages that have a figure. Parsing the full 4.8 MB bundle that the
+``plotly`` package ships dominates the time to the first figure, so a page whose
+figures use only 2-D cartesian traces (scatter, heatmap, contour, image, bar...)
+loads plotly.js's 1.5 MB cartesian bundle instead, vendored at the same
+plotly.js version by ``tools/plotly_bundle/update.sh``; any other page loads
+the full bundle copied from the installed ``plotly`` package.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import filecmp
 import json
 import shutil
+from functools import cache
 from pathlib import Path
 
 from docutils import nodes
@@ -25,10 +30,21 @@ from sphinx.util import logging
 
 from course_utils.sphinxext.common import add_static_dir, json_for_script_tag
 
-__all__ = ["MIME_TYPE", "PlotlyFigureNode", "PlotlyMimeRenderer", "plotly_js_path", "setup"]
+__all__ = [
+    "MIME_TYPE",
+    "PlotlyFigureNode",
+    "PlotlyMimeRenderer",
+    "bundle_for",
+    "cartesian_bundle",
+    "plotly_js_path",
+    "setup",
+    "trace_types",
+]
 
 MIME_TYPE = "application/vnd.plotly.v1+json"
 PLOTLY_JS = "plotly.min.js"
+CARTESIAN_JS = "plotly-cartesian.min.js"
+VENDOR_DIR = Path(__file__).parent / "vendor"
 logger = logging.getLogger(__name__)
 
 
@@ -54,6 +70,7 @@ class PlotlyMimeRenderer:
         node = PlotlyFigureNode(
             figure_json=json.dumps(figure, separators=(",", ":"), allow_nan=False),
             title=title,
+            trace_types=sorted(trace_types(figure)),
         )
         return [node]
 
@@ -63,6 +80,35 @@ def _figure_title(figure: dict) -> str:
     if isinstance(title, dict):
         title = title.get("text", "")
     return str(title or "Interactive figure")
+
+
+def trace_types(figure: dict) -> set[str]:
+    """Every trace type a figure draws, in its data and in its animation frames."""
+    traces = list(figure.get("data") or [])
+    for frame in figure.get("frames") or []:
+        traces.extend(frame.get("data") or [])
+    return {trace.get("type", "scatter") for trace in traces}
+
+
+@cache
+def cartesian_bundle() -> tuple[str, frozenset[str]]:
+    """The vendored cartesian bundle's plotly.js version and the trace types it holds."""
+    manifest = json.loads((VENDOR_DIR / "plotly-bundles.json").read_text())[CARTESIAN_JS]
+    return manifest["version"], frozenset(manifest["traces"])
+
+
+def installed_plotly_js_version() -> str:
+    from plotly.offline import get_plotlyjs_version
+
+    return get_plotlyjs_version()
+
+
+def bundle_for(types: set[str]) -> str:
+    """The plotly.js file a page needs: the cartesian bundle when it holds every trace type."""
+    version, traces = cartesian_bundle()
+    if types <= traces and version == installed_plotly_js_version():
+        return CARTESIAN_JS
+    return PLOTLY_JS
 
 
 def visit_plotly_html(self, node: PlotlyFigureNode) -> None:
@@ -94,22 +140,44 @@ def plotly_js_path() -> Path:
 
 def add_plotly_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """Load plotly.js and our loader on the pages that have a figure, and only there."""
-    if doctree is None or doctree.next_node(PlotlyFigureNode) is None:
+    if doctree is None:
         return
-    app.add_js_file(PLOTLY_JS, defer="defer")
+    figures = list(doctree.findall(PlotlyFigureNode))
+    if not figures:
+        return
+    types = set().union(*(node.get("trace_types", ["scatter"]) for node in figures))
+    app.add_js_file(bundle_for(types), defer="defer")
     app.add_js_file("course_plotly.js", defer="defer")
 
 
-def copy_plotly_js(app: Sphinx, exception) -> None:
-    """Copy plotly.js into ``_static`` once per build (skipped when unchanged)."""
-    if exception is not None or app.builder.format != "html":
-        return
-    source = plotly_js_path()
-    target = Path(app.outdir) / "_static" / PLOTLY_JS
+def warn_on_stale_bundle(app: Sphinx) -> None:
+    """Warn when the vendored bundle is not the installed plotly.js (pages get the full one)."""
+    version, _ = cartesian_bundle()
+    installed = installed_plotly_js_version()
+    if version != installed:
+        logger.warning(
+            "the vendored %s is plotly.js %s but plotly ships %s: pages load the full bundle. "
+            "Run tools/plotly_bundle/update.sh",
+            CARTESIAN_JS,
+            version,
+            installed,
+        )
+
+
+def _copy_if_changed(source: Path, target: Path) -> None:
     if target.exists() and filecmp.cmp(source, target, shallow=False):
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
+
+
+def copy_plotly_js(app: Sphinx, exception) -> None:
+    """Copy both plotly.js bundles into ``_static`` (skipped when unchanged)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    static = Path(app.outdir) / "_static"
+    _copy_if_changed(plotly_js_path(), static / PLOTLY_JS)
+    _copy_if_changed(VENDOR_DIR / CARTESIAN_JS, static / CARTESIAN_JS)
 
 
 def setup(app: Sphinx) -> dict:
@@ -123,6 +191,7 @@ def setup(app: Sphinx) -> dict:
         texinfo=(skip_node, None),
     )
     app.add_css_file("course_utils.css")
+    app.connect("builder-inited", warn_on_stale_bundle)
     app.connect("html-page-context", add_plotly_scripts)
     app.connect("build-finished", copy_plotly_js)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
