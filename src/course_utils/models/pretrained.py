@@ -1,0 +1,256 @@
+"""Pretrained backbones with a new head: the transfer learning of lessons 1-3.
+
+Lesson 1 fine-tunes a ResNet-34 that was trained on ImageNet to tell dogs from
+cats; lesson 2 trains its layers at different learning rates; lesson 3 swaps in
+a ResNeXt-50. The recipe, as the 2018 course's ``ConvLearner.pretrained``:
+
+1. take a torchvision network, drop its last two modules (the average pool and
+   the 1000-way ImageNet classifier): what is left is the *body*;
+2. put a new *head* on it (:func:`create_head`): concat pooling, then
+   BatchNorm, dropout and linear layers ending in one output per class;
+3. split the model into three *layer groups* (early body, late body, head), so
+   that ``learn.freeze()`` trains the head alone and ``lr=slice(1e-4, 1e-2)``
+   gives the early layers, which find edges and textures that every image
+   task needs, smaller steps than the head.
+
+Weights come from torchvision's weights API (``ResNet34_Weights.IMAGENET1K_V1``
+and friends), downloaded once into the torch cache (``$TORCH_HOME/hub/checkpoints``)
+with the SHA-256 prefix in the file name verified, and loaded with
+``torch.load(..., weights_only=True)``. Offline there are none: the quick profile
+starts from random weights and says so, on the page and in its provenance.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models import get_model, get_model_weights
+
+from course_utils.datasets.download import check_url
+from course_utils.profile import current_profile
+from course_utils.provenance import DataSource, record_data_source
+
+__all__ = [
+    "ARCHITECTURES",
+    "AdaptiveConcatPool2d",
+    "ConvNet",
+    "conv_learner",
+    "create_body",
+    "create_cnn",
+    "create_head",
+    "download_weights",
+    "load_weights_file",
+]
+
+# The torchvision ResNet family: every one has the same top-level modules
+# (conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc), so one split rule fits all.
+ARCHITECTURES = (
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "wide_resnet50_2",
+)
+BODY_SPLIT = 6  # body[:6] = stem, layer1, layer2 (generic features); body[6:] = layer3, layer4
+HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")  # torchvision's file names: resnet34-b627a593.pth
+
+
+class AdaptiveConcatPool2d(nn.Module):
+    """Average *and* max pooling, concatenated: (B, C, H, W) -> (B, 2C, size, size).
+
+    The max says whether a feature appeared anywhere in the image, the average
+    how much of it there was; the head gets both (the 2018 course's default).
+    """
+
+    def __init__(self, size: int = 1):
+        super().__init__()
+        self.avg, self.max = nn.AdaptiveAvgPool2d(size), nn.AdaptiveMaxPool2d(size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.max(x), self.avg(x)], dim=1)  # (B, 2C, size, size)
+
+
+def create_head(
+    n_features: int, n_out: int, hidden: int = 512, dropout: tuple[float, float] = (0.25, 0.5)
+) -> nn.Sequential:
+    """The new head: concat pool, flatten, then BN-dropout-linear twice.
+
+    (B, n_features, H, W) -> (B, 2 n_features) -> (B, hidden) -> (B, n_out).
+    """
+    for name, value in (("n_features", n_features), ("n_out", n_out), ("hidden", hidden)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if len(dropout) != 2 or not all(0 <= p < 1 for p in dropout):
+        raise ValueError(f"dropout must be two probabilities in [0, 1), got {dropout!r}")
+    head = nn.Sequential(
+        AdaptiveConcatPool2d(),
+        nn.Flatten(),  # (B, 2 n_features)
+        nn.BatchNorm1d(2 * n_features),
+        nn.Dropout(dropout[0]),
+        nn.Linear(2 * n_features, hidden),
+        nn.ReLU(inplace=True),
+        nn.BatchNorm1d(hidden),
+        nn.Dropout(dropout[1]),
+        nn.Linear(hidden, n_out),
+    )
+    for module in head:
+        if isinstance(module, nn.Linear):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return head
+
+
+class ConvNet(nn.Module):
+    """A pretrained body and a new head, in three layer groups.
+
+    ``layer_groups()`` is ``[body[:split], body[split:], head]``, what the
+    :class:`~course_utils.learner.Learner` freezes and gives learning rates to.
+    """
+
+    def __init__(self, body: nn.Sequential, head: nn.Module, split: int = BODY_SPLIT):
+        super().__init__()
+        if not 0 < split < len(body):
+            raise ValueError(f"split must be inside the body's {len(body)} modules, got {split}")
+        self.body, self.head, self.split = body, head, split
+        first_conv = next(m for m in body.modules() if isinstance(m, nn.Conv2d))
+        self.in_channels = first_conv.in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"this network expects a batch of {self.in_channels}-channel images "
+                f"(B, {self.in_channels}, H, W), got a tensor of shape {tuple(x.shape)}"
+                + ("; greyscale images need converting to RGB" if x.ndim == 4 else "")
+            )
+        return self.head(self.body(x))  # (B, n_out)
+
+    def layer_groups(self) -> list[nn.Module]:
+        """Early body, late body, head."""
+        return [self.body[: self.split], self.body[self.split :], self.head]
+
+
+def _check_arch(arch: str) -> None:
+    if arch not in ARCHITECTURES:
+        raise ValueError(
+            f"unknown architecture {arch!r}; expected one of: {', '.join(ARCHITECTURES)}"
+        )
+
+
+def default_weights(arch: str):
+    """torchvision's recommended ImageNet weights for ``arch`` (a ``WeightsEnum`` member)."""
+    _check_arch(arch)
+    return get_model_weights(arch).DEFAULT
+
+
+def download_weights(url: str) -> Path:
+    """Download a weights file once into the torch cache and return its path.
+
+    The file name must carry the first hex digits of the file's SHA-256
+    (``resnet34-b627a593.pth``), as torchvision's do; torch checks them while it
+    downloads to a temporary file and moves that into place only when they
+    match, so a cut or corrupted download leaves no file at the final path.
+    """
+    check_url(url)
+    fname = Path(urlsplit(url).path).name
+    match = HASH_PREFIX.search(fname)
+    if match is None:
+        raise ValueError(
+            f"refusing to download {url!r}: its file name carries no SHA-256 prefix "
+            "(expected a name like resnet34-b627a593.pth), so it cannot be verified"
+        )
+    target = Path(torch.hub.get_dir()) / "checkpoints" / fname
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(url, str(target), hash_prefix=match[1], progress=False)
+    return target
+
+
+def load_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state dict from ``path``, read with ``weights_only=True`` (no arbitrary pickles)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, expected a state dict")
+    return state
+
+
+def create_body(arch: str, pretrained: bool, weights=None) -> nn.Sequential:
+    """The torchvision network ``arch`` without its pooling and classifier.
+
+    With ``pretrained``, ``weights`` (default: torchvision's ``DEFAULT`` for the
+    architecture; anything with a ``.url``) are downloaded and loaded strictly.
+    """
+    _check_arch(arch)
+    model = get_model(arch, weights=None)  # random initialisation, nothing downloaded
+    if not isinstance(model, torchvision.models.ResNet):
+        raise TypeError(f"{arch} is not a torchvision ResNet; cannot split it into a body")
+    if pretrained:
+        weights = weights if weights is not None else default_weights(arch)
+        model.load_state_dict(load_weights_file(download_weights(weights.url)), strict=True)
+    return nn.Sequential(*list(model.children())[:-2])  # drop avgpool, fc
+
+
+def create_cnn(
+    arch: str,
+    n_out: int,
+    pretrained: bool | None = None,
+    weights=None,
+    hidden: int = 512,
+    dropout: tuple[float, float] = (0.25, 0.5),
+    verbose: bool = True,
+) -> ConvNet:
+    """``arch``'s body with a new head of ``n_out`` outputs, in three layer groups.
+
+    ``pretrained`` defaults to the profile's (full: ImageNet weights; quick: random
+    initialisation, since there is no network). What was used is printed (with
+    ``verbose``) and recorded in the page's provenance.
+    """
+    if pretrained is None:
+        pretrained = current_profile().pretrained
+    weights = weights if weights is not None else default_weights(arch)
+    body = create_body(arch, pretrained, weights)
+    # channels out of the body: the last BatchNorm normalises the last block's output
+    n_features = [m for m in body.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
+    model = ConvNet(body, create_head(n_features, n_out, hidden, dropout))
+    if pretrained:
+        source = DataSource(f"{arch}, pretrained on ImageNet ({weights})", weights.url)
+        message = f"{arch}: body with ImageNet weights {weights}, new head of {n_out} outputs"
+    else:
+        source = DataSource(
+            f"{arch}, random initial weights",
+            "torch's default initialisation (pretrained weights need the network)",
+            stand_in_for=f"ImageNet weights {weights}",
+        )
+        message = (
+            f"{arch}: random initial weights (no pretrained weights offline; the full profile "
+            f"uses ImageNet weights {weights}), new head of {n_out} outputs"
+        )
+    record_data_source(source)
+    if verbose:
+        print(message)
+    return model
+
+
+def conv_learner(dls, arch: str = "resnet34", pretrained: bool | None = None, **kwargs):
+    """A :class:`~course_utils.learner.Learner` for ``arch`` with a head sized to
+    ``dls.classes``, frozen so that only the head trains (the 2018
+    ``ConvLearner.pretrained``). ``kwargs`` go to the Learner, except ``weights``,
+    ``hidden`` and ``dropout``, which go to :func:`create_cnn`."""
+    from course_utils.learner import Learner
+
+    if dls.c is None:
+        raise ValueError(
+            "conv_learner needs dls.classes to size the head; these DataLoaders have none"
+        )
+    model_kwargs = {k: kwargs.pop(k) for k in ("weights", "hidden", "dropout") if k in kwargs}
+    model = create_cnn(arch, dls.c, pretrained, verbose=kwargs.get("verbose", True), **model_kwargs)
+    learn = Learner(dls, model, **kwargs)
+    learn.freeze()
+    return learn
