@@ -288,3 +288,12 @@ def test_no_test_touches_the_real_cache(monkeypatch):
     # the helpers above write only under tmp_path; a guard that data_dir is configurable
     monkeypatch.setenv("COURSE_DATA_DIR", os.fspath(Path("relative/dir")))
     assert data_dir() == Path("relative/dir")
+
+
+def test_known_hash_and_head_check_are_alternatives(server, tmp_path):
+    url = server.add("/a.tgz", b"abc")
+    check = download.HeadCheck(3, hashlib.md5(b"abc").hexdigest())
+    with pytest.raises(ValueError, match="known_hash or head_check, not both"):
+        fetch(url, md5(b"abc"), tmp_path, head_check=check)
+    assert fetch(url, None, tmp_path, head_check=check).read_bytes() == b"abc"
+    assert server.requests == ["/a.tgz"]

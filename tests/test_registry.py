@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import gzip
+import hashlib
 import pickle
 import re
 from pathlib import Path
@@ -13,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_download import LoopbackServer, make_tar, make_zip, md5
+from test_download import LoopbackServer, leftovers, make_tar, make_zip, md5
 
 from course_utils import provenance
 from course_utils.datasets import registry
+from course_utils.datasets.download import HeadCheck
 from course_utils.datasets.quick import QuickSourceUnavailable
 from course_utils.datasets.registry import (
     REGISTRY,
@@ -80,15 +82,25 @@ def test_every_entry_is_complete_and_consistent(name):
         assert entry.full and callable(entry.prepare)
     for remote in entry.full:
         assert remote.url.startswith("https://"), remote.url
-        if remote.known_hash is None:
+        if remote.head_check is not None:
+            assert remote.known_hash is None and remote.head_check.size > 2**20
+            assert re.fullmatch("[0-9a-f]{32}", remote.head_check.md5_first_mib)
+        elif remote.known_hash is None:
             assert remote.unverified_reason, f"{name}: no hash and no reason"
         else:
             assert HASH.match(remote.known_hash), remote.known_hash
 
 
-def test_entries_without_a_published_checksum_are_the_known_ones():
-    unverified = {n for n, e in REGISTRY.items() if any(r.known_hash is None for r in e.full)}
-    assert unverified == {"dogscats", "nietzsche"}
+def test_entries_without_a_whole_file_checksum_are_the_known_ones():
+    def unverified(entry, head_check_counts: bool) -> bool:
+        return any(
+            r.known_hash is None and (r.head_check is None or not head_check_counts)
+            for r in entry.full
+        )
+
+    assert {n for n, e in REGISTRY.items() if unverified(e, True)} == {"nietzsche"}
+    # dogscats has fastai's published size and first-MiB MD5, not a whole-file hash
+    assert {n for n, e in REGISTRY.items() if unverified(e, False)} == {"dogscats", "nietzsche"}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -254,19 +266,59 @@ def test_full_profile_unverified_source_needs_opt_in(data, server, throwaway, mo
     assert (root / "corpus.txt").read_bytes() == text
 
 
+DOGSCATS_MEMBERS = {
+    "dogscats/train/cats/cat.1.jpg": b"c",
+    "dogscats/train/dogs/dog.1.jpg": b"d",
+    "dogscats/valid/cats/cat.2.jpg": b"c",
+    "dogscats/valid/dogs/dog.2.jpg": b"d",
+    "dogscats/test1/3.jpg": b"?",
+}
+
+
+def serve_dogscats(server, archive: bytes, check: HeadCheck) -> DatasetEntry:
+    """The dogscats entry with its archive on the loopback server, checked as fastai checks."""
+    url = server.add("/dogscats.tgz", archive)
+    remote = RemoteFile(url, None, head_check=check)
+    return dataclasses.replace(REGISTRY["dogscats"], name="test-dogscats", full=(remote,))
+
+
+def head_check_of(data: bytes) -> HeadCheck:
+    return HeadCheck(len(data), hashlib.md5(data[: 2**20]).hexdigest())
+
+
 def test_full_dogscats_layout(data, server, throwaway):
-    archive = make_zip(
-        {
-            "dogscats/train/cats/cat.1.jpg": b"c",
-            "dogscats/train/dogs/dog.1.jpg": b"d",
-            "dogscats/valid/cats/cat.2.jpg": b"c",
-            "dogscats/valid/dogs/dog.2.jpg": b"d",
-            "dogscats/test1/3.jpg": b"?",
-        }
-    )
-    name = throwaway(serve_entry(server, "dogscats", {"dogscats.zip": archive}))
+    archive = make_tar(DOGSCATS_MEMBERS)
+    name = throwaway(serve_dogscats(server, archive, head_check_of(archive)))
     root = dataset_path(name, "full")
     assert png_names(root / "train") == ["cats", "dogs"] and png_names(root / "test") == ["3.jpg"]
+
+
+@pytest.mark.parametrize("problem", ["size", "md5", "truncated"])
+def test_full_dogscats_failed_head_check_keeps_nothing(data, server, throwaway, problem):
+    # more than a MiB, so that the check's "first MiB" is a real prefix
+    archive = make_tar({**DOGSCATS_MEMBERS, "dogscats/big.bin": bytes(range(256)) * 6000}, "w")
+    check = head_check_of(archive)
+    if problem == "size":
+        check = HeadCheck(check.size + 1, check.md5_first_mib)
+    elif problem == "md5":
+        check = HeadCheck(check.size, "0" * 32)
+    name = throwaway(serve_dogscats(server, archive, check))
+    if problem == "truncated":
+        server.truncated.add("/dogscats.tgz")
+    # a cut connection is caught by the HTTP client before the check runs
+    expected = "IncompleteRead" if problem == "truncated" else "bytes whose first MiB has MD5"
+    with pytest.raises(Exception, match=expected):
+        dataset_path(name, "full")
+    assert not (data / name / "full").exists()
+    assert leftovers(data / name / "downloads") == []
+
+
+def test_full_dogscats_archive_without_train_and_valid(data, server, throwaway):
+    archive = make_tar({"dogscats/sample/train/cats/cat.1.jpg": b"c"})
+    name = throwaway(serve_dogscats(server, archive, head_check_of(archive)))
+    with pytest.raises(FileNotFoundError, match=r"train/ and valid/.*found \['dogscats'\]"):
+        dataset_path(name, "full")
+    assert not (data / name / "full").exists()
 
 
 def test_full_pets_layout_follows_the_split_lists(data, server, throwaway):

@@ -44,9 +44,18 @@ def _move_children(src: Path, out: Path, renames: dict[str, str] | None = None) 
 
 
 def prepare_dogscats(files: dict[str, Path], out: Path) -> dict:
-    """dogscats.zip: its ``train/``, ``valid/`` (and ``test1/`` as ``test/``) at the root."""
-    extracted = _extract(files["dogscats.zip"], out)
-    _move_children(extracted / "dogscats", out, {"test1": "test"})
+    """dogscats.tgz: the folder holding ``train/`` and ``valid/`` becomes the root
+    (``test1/`` is renamed ``test/``)."""
+    extracted = _extract(files["dogscats.tgz"], out)
+    candidates = [extracted, *sorted(p for p in extracted.iterdir() if p.is_dir())]
+    root = next((p for p in candidates if (p / "train").is_dir() and (p / "valid").is_dir()), None)
+    if root is None:
+        found = sorted(p.name for p in extracted.iterdir())
+        raise FileNotFoundError(
+            f"dogscats.tgz: expected a folder holding train/ and valid/ at its top or one level "
+            f"down, found {found}"
+        )
+    _move_children(root, out, {"test1": "test"})
     shutil.rmtree(out / "_extracted")
     return {"items": None}
 

@@ -24,7 +24,9 @@ Layouts (what the returned root contains):
     ``train.csv`` (full: Kaggle's ``train.csv``, ``store.csv``, ``test.csv``; the columns differ
     between the profiles: see each entry's ``layout``).
 
-Sources without a published checksum (dogscats, nietzsche) download only with
+Dogs vs Cats is checked against fastai's published size and MD5 of its first
+MiB (:class:`~course_utils.datasets.download.HeadCheck`), not a whole-file hash.
+The one source without any published checksum (nietzsche) downloads only with
 ``COURSE_ALLOW_UNVERIFIED=1``. Kaggle sets (planet, rossmann) are never downloaded
 here: place the files under ``$COURSE_DATA_DIR/<name>/full/`` as the error explains.
 """
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.datasets import full_layouts, quick_images, quick_text
-from course_utils.datasets.download import DATA_DIR_ENV_VAR, data_dir, fetch
+from course_utils.datasets.download import DATA_DIR_ENV_VAR, HeadCheck, data_dir, fetch
 from course_utils.datasets.quick import build_once, read_manifest
 from course_utils.profile import current_profile
 from course_utils.provenance import DataSource, record_data_source
@@ -60,11 +62,13 @@ class ManualDownloadRequired(RuntimeError):
 @dataclass(frozen=True)
 class RemoteFile:
     """One file of a full-profile source. ``known_hash`` is pooch's ``"md5:..."``/``"sha256:..."``;
-    ``None`` only with ``unverified_reason`` saying why no checksum is published."""
+    for an archive fastai hosts, ``head_check`` is its published size and MD5 of the first MiB
+    instead; with neither, ``unverified_reason`` says why no checksum is published."""
 
     url: str
     known_hash: str | None
     unverified_reason: str | None = None
+    head_check: HeadCheck | None = None
 
     @property
     def fname(self) -> str:
@@ -190,7 +194,6 @@ def _kaggle(title: str, slug: str, layout: str) -> str:
     )
 
 
-_NO_HASH_FASTAI = "the course's file host publishes no checksum for it"
 _IMAGE_FOLDERS = ("train", "valid")
 
 REGISTRY: dict[str, DatasetEntry] = {}
@@ -201,7 +204,7 @@ def register(entry: DatasetEntry, replace: bool = False) -> DatasetEntry:
     if entry.name in REGISTRY and not replace:
         raise ValueError(f"a dataset named {entry.name!r} is already registered")
     for remote in entry.full:
-        if remote.known_hash is None and not remote.unverified_reason:
+        if remote.known_hash is None and remote.head_check is None and not remote.unverified_reason:
             raise ValueError(f"{entry.name}: {remote.url} has no known_hash and no reason why")
     REGISTRY[entry.name] = entry
     return entry
@@ -216,7 +219,13 @@ for _entry in (
         licence="Kaggle competition data (Asirra, Microsoft Research): non-commercial research",
         quick=MNIST_FOLDERS,
         required=_IMAGE_FOLDERS,
-        full=(RemoteFile("https://files.fast.ai/data/dogscats.zip", None, _NO_HASH_FASTAI),),
+        full=(
+            RemoteFile(
+                "https://s3.amazonaws.com/fast-ai-sample/dogscats.tgz",
+                None,
+                head_check=HeadCheck(839_285_364, "3e483c8d6ef2175e9d395a6027eb92b7"),
+            ),
+        ),  # size and first-MiB MD5 as published in fastai's fastai/data/checks.txt
         prepare=full_layouts.prepare_dogscats,
     ),
     DatasetEntry(
@@ -403,7 +412,9 @@ def _full_root(entry: DatasetEntry) -> Path:
 
         def build(out: Path) -> dict:
             files = {
-                r.fname: fetch(r.url, r.known_hash, downloads, r.fname, r.unverified_reason)
+                r.fname: fetch(
+                    r.url, r.known_hash, downloads, r.fname, r.unverified_reason, r.head_check
+                )
                 for r in entry.full
             }
             return entry.prepare(files, out)
