@@ -483,3 +483,23 @@ def test_learner_fit_benchmark_runs_at_a_tiny_size(capsys):
     result = bench.main(["--quick", "--rows", "256", "--repeats", "1", "--epochs", "1"])
     out = capsys.readouterr().out
     assert "ratio" in out and result["ratio_median"] > 0
+
+
+@pytest.mark.parametrize("train_bn", [True, False])
+def test_freeze_treats_the_scratch_batchnorm_like_torchs(train_bn):
+    from course_utils.models import BatchNorm2d, resnet18
+
+    model = resnet18(num_classes=3)
+    dls = DataLoaders(
+        DataLoader(TensorDataset(torch.randn(8, 3, 32, 32), torch.arange(8) % 3), batch_size=4),
+        DataLoader(TensorDataset(torch.randn(4, 3, 32, 32), torch.arange(4) % 3), batch_size=4),
+    )
+    learn = Learner(dls, model, device="cpu", verbose=False, train_bn=train_bn)
+    learn.freeze()
+    early_bn = model.bn1
+    assert isinstance(early_bn, BatchNorm2d)
+    assert early_bn.weight.requires_grad is train_bn and not model.conv1.weight.requires_grad
+    assert (early_bn in learn._frozen_bn) is not train_bn
+    running_mean = early_bn.running_mean.clone()
+    learn.fit(1, 1e-2)
+    assert torch.equal(early_bn.running_mean, running_mean) is not train_bn

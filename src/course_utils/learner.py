@@ -37,11 +37,15 @@ from course_utils.callbacks import (
     ProgressPrinter,
     Recorder,
 )
+from course_utils.models.layers import BatchNorm2d as ScratchBatchNorm2d
 from course_utils.schedules import one_cycle_lr, one_cycle_mom, sgdr_epochs, sgdr_lr
 
 __all__ = ["DevicePlan", "Learner", "lrs_for_groups", "plan_device", "to_device"]
 
 SGD_MOMENTUM = partial(torch.optim.SGD, momentum=0.9)  # the 2018 course's optimiser
+# torch's BatchNorm layers and the course's own (course_utils.models.layers): freeze_to treats
+# them alike
+BATCHNORM_TYPES = (nn.modules.batchnorm._BatchNorm, ScratchBatchNorm2d)
 NO_GROUPS = "this model has no layer groups: pass layer_groups=... or a single float lr"
 
 
@@ -296,7 +300,7 @@ class Learner:
         self._frozen_bn = []  # BatchNorm layers kept in eval mode: statistics frozen too
         for i, group in enumerate(self.layer_groups):
             for module in group.modules():
-                bn = isinstance(module, nn.modules.batchnorm._BatchNorm)
+                bn = isinstance(module, BATCHNORM_TYPES)
                 if bn and i < n and not self.train_bn:
                     self._frozen_bn.append(module)
                 for p in module.parameters(recurse=False):

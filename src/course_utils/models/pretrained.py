@@ -43,6 +43,7 @@ __all__ = [
     "create_body",
     "create_cnn",
     "create_head",
+    "default_weights",
     "download_weights",
     "load_weights_file",
 ]

@@ -1,0 +1,41 @@
+"""The course's models: written from scratch to be read, and pretrained to be used.
+
+- :mod:`.layers`: BatchNorm and a convolution as unfold + matmul (lessons 3 and 7),
+  each equal to its ``torch.nn`` reference.
+- :mod:`.simple`: an MLP (section 1, lesson 1) and a small CNN (lesson 7).
+- :mod:`.resnet`: ResNet-18/34 from scratch (lesson 7), whose parameter names
+  match torchvision's, so torchvision's weights load into it.
+- :mod:`.pretrained`: torchvision backbones with a new head and layer groups for
+  fine-tuning (lessons 1-3).
+
+Import from the module that defines a name or from here, for example
+``from course_utils.models import resnet34``.
+"""
+
+from course_utils.models.layers import BatchNorm2d, Conv2dUnfold, conv2d_unfold
+from course_utils.models.pretrained import (
+    AdaptiveConcatPool2d,
+    ConvNet,
+    conv_learner,
+    create_cnn,
+    create_head,
+)
+from course_utils.models.resnet import BasicBlock, ResNet, resnet18, resnet34
+from course_utils.models.simple import MLP, SimpleCNN
+
+__all__ = [
+    "MLP",
+    "AdaptiveConcatPool2d",
+    "BasicBlock",
+    "BatchNorm2d",
+    "Conv2dUnfold",
+    "ConvNet",
+    "ResNet",
+    "SimpleCNN",
+    "conv2d_unfold",
+    "conv_learner",
+    "create_cnn",
+    "create_head",
+    "resnet18",
+    "resnet34",
+]
