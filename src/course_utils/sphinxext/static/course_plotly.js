@@ -65,7 +65,10 @@
     var dark = isDark();
     document.querySelectorAll("figure.cu-plotly[data-cu-drawn='true']").forEach(function (el) {
       var canvas = el.querySelector(".cu-plotly-canvas");
-      window.Plotly.react(canvas, canvas.data, themedLayout(el._cuLayout, dark));
+      // Keep what the reader changed (the active button, the slider's step, zoom) and swap
+      // only the template back to the page's original before theming it again.
+      var current = Object.assign({}, canvas.layout, { template: el._cuLayout.template });
+      window.Plotly.react(canvas, canvas.data, themedLayout(current, dark));
     });
   }
 

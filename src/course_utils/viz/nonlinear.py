@@ -1,0 +1,252 @@
+"""Non-linearity, for lessons 1 and 2's "why a neural network is more than a linear model".
+
+:func:`activations_figure` draws ReLU, sigmoid and tanh with their derivatives (the
+factor by which each passes gradients back); :func:`fit_nonlinear` trains a tiny
+network, one input, 16 ReLU units, one output, on a curve that no straight line can
+follow (a noisy sine), next to the least-squares line, with a frame per stage of
+training. A stack of linear layers is still a line (``W2 (W1 x + b1) + b2 = W x + b``);
+the ReLU between them lets the network bend, one kink per hidden unit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from course_utils.viz.style import (
+    NEUTRAL,
+    PALETTE,
+    _finish,
+    compact,
+    control_label,
+    frame_slider,
+    play_pause_buttons,
+    style_figure,
+    visibility_buttons,
+)
+
+try:
+    from course_utils.optim import Adam
+except ImportError:  # pragma: no cover - the from-scratch module is part of the package
+    from torch.optim import Adam
+
+__all__ = ["activations", "activations_figure", "fit_nonlinear", "nonlinear_data"]
+
+
+def activations(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """ReLU, sigmoid and tanh of ``x`` and their derivatives: name -> (f(x), f'(x)).
+
+    relu'(x) = [x > 0] (0 at x = 0, as PyTorch takes it); sigmoid' = s (1 - s);
+    tanh' = 1 - tanh^2.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    sigmoid = 1 / (1 + np.exp(-x))
+    tanh = np.tanh(x)
+    return {
+        "ReLU": (np.maximum(x, 0.0), (x > 0).astype(np.float64)),
+        "sigmoid": (sigmoid, sigmoid * (1 - sigmoid)),
+        "tanh": (tanh, 1 - tanh**2),
+    }
+
+
+def activations_figure(title: str | None = None) -> go.Figure:
+    """ReLU, sigmoid and tanh on [-4, 4], and their derivatives; buttons show the
+    functions, the derivatives or both."""
+    x = np.arange(-80, 81) / 20  # [-4, 4] in steps of 0.05, with 0 exactly on the grid
+    fig = go.Figure()
+    for n, (name, (value, slope)) in enumerate(activations(x).items()):
+        color = PALETTE[n]
+        fig.add_trace(
+            go.Scatter(
+                x=compact(x, 2),
+                y=compact(value, 4),
+                mode="lines",
+                line=dict(color=color, width=3),
+                name=name,
+                hovertemplate=f"{name}(%{{x:.2f}}) = %{{y:.3f}}<extra></extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=compact(x, 2),
+                y=compact(slope, 4),
+                mode="lines",
+                line=dict(color=color, width=2, dash="dash"),
+                name=f"{name}′ (derivative)",
+                hovertemplate=f"{name}′(%{{x:.2f}}) = %{{y:.3f}}<extra></extra>",
+            )
+        )
+    functions = [True, False] * 3
+    derivatives = [False, True] * 3
+    style_figure(fig, title or "Activation functions and their derivatives", height=450)
+    fig.update_xaxes(title_text="input x", range=[-4, 4], zeroline=True)
+    fig.update_yaxes(title_text="output", range=[-1.2, 2.2], zeroline=True)
+    fig.update_layout(
+        updatemenus=[
+            visibility_buttons(
+                ["both", "functions", "derivatives"],
+                [[True] * 6, functions, derivatives],
+                x=0.1,
+                y=1.02,
+            )
+        ],
+        annotations=[control_label("show:", x=0.095, y=1.02)],
+        margin=dict(t=110),
+    )
+    return _finish(fig)
+
+
+def nonlinear_data(n: int = 80, noise: float = 0.1, seed: int = 0):
+    """``n`` points on [-3, 3] (evenly spaced) with ``y = sin(x) + N(0, noise^2)``, the
+    noise from ``np.random.default_rng(seed)``."""
+    x = np.linspace(-3.0, 3.0, n)
+    y = np.sin(x) + np.random.default_rng(seed).normal(0.0, noise, n)
+    return x, y
+
+
+def fit_nonlinear(
+    *,
+    hidden: int = 16,
+    steps: int = 1500,
+    lr: float = 0.02,
+    seed: int = 0,
+    n_frames: int = 30,
+    title: str | None = None,
+) -> go.Figure:
+    """A 1 -> ``hidden`` -> 1 ReLU network fitting a noisy sine (full-batch Adam, MSE,
+    ``steps`` steps, seeded), against the least-squares straight line; frames show the
+    network's curve during training, and the right panel its loss against the line's."""
+    if hidden < 1 or steps < 1:
+        raise ValueError(f"need hidden >= 1 and steps >= 1, got {hidden} and {steps}")
+    x, y = nonlinear_data(seed=seed)
+    slope, intercept = np.polyfit(x, y, 1)
+    line_mse = float(np.mean((slope * x + intercept - y) ** 2))
+
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(1, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+    ).double()
+    opt = Adam(model.parameters(), lr=lr)
+    xt = torch.from_numpy(x)[:, None]  # (n, 1): a batch of n one-number inputs
+    yt = torch.from_numpy(y)[:, None]
+    # frames at steps spaced geometrically: the fit changes fastest early on
+    shown = np.unique(np.round(np.geomspace(1, steps + 1, n_frames) - 1).astype(int))
+    curves, losses = {}, []
+    for step in range(steps + 1):
+        pred = model(xt)  # (n, 1)
+        loss = torch.mean((pred - yt) ** 2)
+        losses.append(loss.item())
+        if step in shown:
+            curves[step] = pred.detach().numpy()[:, 0]  # the fit after `step` updates
+        if step == steps:
+            break
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.6, 0.4],
+        horizontal_spacing=0.12,
+        subplot_titles=("the data, a straight line and the network", "mean squared error"),
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=compact(x, 3),
+            y=compact(y, 3),
+            mode="markers",
+            marker=dict(color=NEUTRAL, size=6),
+            name="data: sin(x) + noise",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[-3, 3],
+            y=compact([intercept - 3 * slope, intercept + 3 * slope], 4),
+            mode="lines",
+            line=dict(color=PALETTE[1], width=3, dash="dash"),
+            name=f"least-squares line (MSE {line_mse:.3f})",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=list(range(steps + 1)),
+            y=compact(losses, 4),
+            mode="lines",
+            line=dict(color=PALETTE[0], width=2),
+            name="network's MSE",
+            hovertemplate="step %{x}: MSE %{y:.4f}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, steps],
+            y=[round(line_mse, 4)] * 2,
+            mode="lines",
+            line=dict(color=PALETTE[1], width=2, dash="dash"),
+            name="the line's MSE",
+            showlegend=False,
+        ),
+        row=1,
+        col=2,
+    )
+
+    def frame_traces(step: int) -> list[dict]:
+        return [
+            dict(type="scatter", x=compact(x, 3), y=compact(curves[step], 4)),
+            dict(type="scatter", x=[step], y=[round(losses[step], 4)]),
+        ]
+
+    first = frame_traces(int(shown[0]))
+    fig.add_trace(
+        go.Scatter(
+            **first[0],
+            mode="lines",
+            line=dict(color=PALETTE[0], width=3),
+            name=f"network 1 → {hidden} ReLU → 1",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            **first[1],
+            mode="markers",
+            marker=dict(color=PALETTE[0], size=11),
+            showlegend=False,
+            hovertemplate="step %{x}: MSE %{y:.4f}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    names = [f"step {s}" for s in shown]
+    fig.frames = [
+        dict(name=name, data=frame_traces(int(s)), traces=[4, 5])
+        for name, s in zip(names, shown, strict=True)
+    ]
+    style_figure(
+        fig,
+        title or "A straight line cannot bend; a small ReLU network can",
+        height=500,
+        margin=dict(l=60, r=30, t=80, b=60),
+    )
+    fig.update_xaxes(title_text="x", row=1, col=1)
+    fig.update_yaxes(title_text="y", range=[-1.6, 1.6], row=1, col=1)
+    fig.update_xaxes(title_text="training step", row=1, col=2)
+    fig.update_yaxes(title_text="MSE (log scale)", type="log", row=1, col=2)
+    fig.update_layout(
+        updatemenus=[play_pause_buttons(frame_ms=200)],
+        sliders=[frame_slider(names, [str(s) for s in shown], "training step: ")],
+        # top left of the left panel: sin is negative there, so the legend hides no data
+        legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top"),
+    )
+    return _finish(fig)

@@ -1,0 +1,272 @@
+"""The shared look of the course's interactive figures, and the checks every figure passes.
+
+Every builder in :mod:`course_utils.viz` goes through this module: a common layout
+(title, margins, font size, hover mode), a colour-blind-safe palette (Okabe-Ito) that
+reads on the book's light and dark themes, helpers for the animation slider and the
+play/pause buttons, and :func:`check_figure_size`, which keeps each figure's JSON
+within the page-size budget of the static site.
+
+Figures are drawn in the browser by ``course_plotly.js``, which switches to dark mode
+by overriding the *template's* colours. So nothing here sets ``paper_bgcolor``,
+``plot_bgcolor`` or a font colour: those are left to the template.
+
+Sizes: plotly 6+ writes NumPy arrays into the JSON as base64 typed arrays (8 bytes per
+float64, whatever its rounding), so :func:`compact` turns arrays into lists of rounded
+Python floats, which cost as many bytes as their digits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "CARTESIAN_TRACE_TYPES",
+    "NEUTRAL",
+    "OKABE_ITO",
+    "PALETTE",
+    "FigureTooLargeError",
+    "animation_args",
+    "check_figure_size",
+    "compact",
+    "control_label",
+    "frame_slider",
+    "play_pause_buttons",
+    "style_figure",
+    "trace_types",
+    "visibility_buttons",
+]
+
+# The Okabe-Ito palette (Okabe & Ito 2008), distinguishable with the common colour-vision
+# deficiencies. Black is left out: it vanishes on the dark theme.
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+}
+# The order in which figures use them: the colours that read well as thin lines on both a
+# white and a dark grey background first; yellow last (it is faint on white).
+PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#F0E442")
+NEUTRAL = "#8C8C8C"  # a mid grey: visible on white and on the dark theme's #262a2e
+
+# The trace types of plotly.js's cartesian bundle (sphinxext/vendor/plotly-bundles.json):
+# a page whose figures use only these loads the 1.5 MB bundle instead of the full 4.8 MB.
+CARTESIAN_TRACE_TYPES = frozenset(
+    {
+        "bar",
+        "box",
+        "contour",
+        "heatmap",
+        "histogram",
+        "histogram2d",
+        "histogram2dcontour",
+        "image",
+        "pie",
+        "scatter",
+        "scatterternary",
+        "violin",
+    }
+)
+
+FIGURE_SIZE_LIMIT = 1_000_000  # bytes of JSON per figure; a page may hold about 2.5 MB
+
+
+class FigureTooLargeError(ValueError):
+    """A figure's JSON is over the size budget of the static site."""
+
+
+def style_figure(
+    fig: go.Figure,
+    title: str,
+    *,
+    height: int = 450,
+    font_size: int = 13,
+    hovermode: str | bool = "closest",
+    margin: dict | None = None,
+) -> go.Figure:
+    """Apply the course's common layout to ``fig`` (in place) and return it.
+
+    Sets the title, height, font size, margins and hover mode. Colours of the
+    background and the text are left to the template (see the module docstring).
+    """
+    fig.update_layout(
+        # at the very top, clear of the buttons that some figures put above their plots
+        title=dict(text=title, x=0.01, xanchor="left", y=0.985, yanchor="top", yref="container"),
+        height=height,
+        font=dict(size=font_size),
+        hovermode=hovermode,
+        margin=margin or dict(l=60, r=30, t=80, b=60),
+        legend=dict(bgcolor="rgba(0,0,0,0)"),  # transparent: the theme's background shows
+    )
+    return fig
+
+
+def trace_types(fig: go.Figure) -> set[str]:
+    """The trace types a figure draws, in its data and in its animation frames."""
+    traces = list(fig.data)
+    for frame in fig.frames or ():
+        traces.extend(frame.data or ())
+    return {trace.type for trace in traces}
+
+
+def check_figure_size(fig: go.Figure, limit: int = FIGURE_SIZE_LIMIT) -> int:
+    """Return the size in bytes of ``fig``'s JSON; raise :class:`FigureTooLargeError`
+    naming the figure if it is over ``limit``."""
+    size = len(fig.to_json())
+    if size > limit:
+        title = fig.layout.title.text or "(untitled)"
+        raise FigureTooLargeError(
+            f"figure {title!r} is {size:,} bytes of JSON, over the budget of {limit:,} bytes: "
+            "use fewer frames or options, smaller images, or rounder numbers"
+        )
+    return size
+
+
+def _finish(fig: go.Figure) -> go.Figure:
+    """The last step of every builder: the size budget and the cartesian bundle's types."""
+    other = trace_types(fig) - CARTESIAN_TRACE_TYPES
+    if other:  # a programming error in a builder, not bad input
+        raise AssertionError(f"trace types outside plotly.js's cartesian bundle: {other}")
+    check_figure_size(fig)
+    return fig
+
+
+def compact(values, decimals: int = 4, *, significant: int | None = None):
+    """``values`` rounded to ``decimals`` as (nested) lists of floats, NaN and inf as None;
+    or, with ``significant``, to that many significant digits (for values spanning orders
+    of magnitude, such as learning rates).
+
+    A list of rounded floats costs its digits in the JSON; a NumPy array would be written
+    as base64 float64, 10.7 bytes per number however it is rounded.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if significant is not None:
+        # formatting rounds in decimal, so 1.2279e-05 stays 1.2279e-05 in the JSON
+        rounded = [float(f"{v:.{significant}g}") for v in array.ravel().tolist()]
+        array = np.array(rounded, dtype=np.float64).reshape(array.shape)
+    else:
+        array = np.round(array, decimals)
+    if array.ndim == 0:
+        return float(array) if np.isfinite(array) else None
+    as_object = array.astype(object)
+    as_object[~np.isfinite(array)] = None  # JSON has no NaN: plotly.js leaves a gap
+    return as_object.tolist()
+
+
+def animation_args(name: str | None, duration: int = 0) -> list:
+    """The ``args`` of a slider step or button that shows animation frame ``name``.
+
+    ``redraw`` is on: heatmaps and contours change only with a full redraw.
+    """
+    return [
+        [name],
+        dict(
+            mode="immediate",
+            frame=dict(duration=duration, redraw=True),
+            transition=dict(duration=0),
+        ),
+    ]
+
+
+def frame_slider(
+    names: Sequence[str],
+    labels: Sequence[str],
+    prefix: str,
+    *,
+    x: float = 0.12,
+    length: float = 0.86,
+    y: float = 0.0,
+) -> dict:
+    """A slider with one step per animation frame; ``prefix`` names the quantity and its
+    units, shown before the current label (``"step: "``)."""
+    if len(names) != len(labels):
+        raise ValueError(f"{len(names)} frame names but {len(labels)} labels")
+    return dict(
+        active=0,
+        x=x,
+        len=length,
+        y=y,
+        yanchor="top",
+        pad=dict(t=55, b=10),  # below the x axis's tick labels and title
+        currentvalue=dict(prefix=prefix, visible=True, xanchor="left"),
+        steps=[
+            dict(method="animate", label=str(label), args=animation_args(name))
+            for name, label in zip(names, labels, strict=True)
+        ],
+    )
+
+
+def play_pause_buttons(*, frame_ms: int = 150, x: float = 0.0, y: float = 0.0) -> dict:
+    """Play (from the current frame) and pause buttons for an animation."""
+    play = dict(
+        mode="immediate",
+        fromcurrent=True,
+        frame=dict(duration=frame_ms, redraw=True),
+        transition=dict(duration=0),
+    )
+    return dict(
+        type="buttons",
+        direction="left",
+        showactive=False,
+        x=x,
+        y=y,
+        xanchor="left",
+        yanchor="top",
+        pad=dict(t=65, r=10),
+        buttons=[
+            dict(label="▶ play", method="animate", args=[None, play]),
+            dict(label="❚❚ pause", method="animate", args=animation_args(None)),
+        ],
+    )
+
+
+def visibility_buttons(
+    labels: Sequence[str],
+    masks: Sequence[Sequence[bool]],
+    *,
+    active: int = 0,
+    x: float = 0.0,
+    y: float = 1.0,
+    direction: str = "right",
+) -> dict:
+    """A row of buttons, button ``i`` showing the traces where ``masks[i]`` is True.
+
+    The buttons restyle trace visibility only (no layout change), so the animation frames,
+    which never set ``visible``, keep working whichever option is shown.
+    """
+    return dict(
+        type="buttons",
+        direction=direction,
+        active=active,
+        showactive=True,
+        x=x,
+        y=y,
+        xanchor="left",
+        yanchor="bottom",
+        pad=dict(t=0, b=0, r=4),
+        buttons=[
+            dict(label=label, method="restyle", args=[{"visible": list(mask)}])
+            for label, mask in zip(labels, masks, strict=True)
+        ],
+    )
+
+
+def control_label(text: str, *, x: float, y: float) -> dict:
+    """A small annotation naming a group of buttons (``"learning rate:"``)."""
+    return dict(
+        text=text,
+        x=x,
+        y=y,
+        xref="paper",
+        yref="paper",
+        xanchor="right",
+        yanchor="bottom",
+        showarrow=False,
+        yshift=6,
+    )
