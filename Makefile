@@ -38,8 +38,10 @@ notebooks: venv
 
 chapter: notebooks
 	@test -n "$(NB)" || (echo "usage: make chapter NB=book/section1/numpy.md" >&2; exit 2)
+	@# nbmake skips every path with a _build folder in it: run a copy from a temporary folder
+	@tmp=$$(mktemp -d) && cp _build/launch/$(basename $(NB)).ipynb $$tmp/ && \
 	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 -p no:cacheprovider -o filterwarnings= \
-		_build/launch/$(basename $(NB)).ipynb
+		$$tmp/$(notdir $(basename $(NB))).ipynb; status=$$?; rm -rf $$tmp; exit $$status
 
 lint: venv
 	$(BIN)/ruff check .

@@ -67,6 +67,8 @@ TRACE_MARKS = {
     "scatter": ".scatterlayer .trace path",
     "heatmap": ".heatmaplayer .hm image",
     "bar": ".barlayer .point path",
+    "contour": ".contourlayer path",
+    "image": ".imagelayer image",
 }
 # How many of the elements that match a selector carry a shape or an image. (A heatmap's
 # image has its href in the XLink namespace, which CSS attribute selectors do not see.)
@@ -421,6 +423,73 @@ def check_slider(tab: Tab, index: int, spec: dict, where: str) -> None:
                 assert drawn == value, f"{where}: {attribute} of trace {trace} after the step"
         for attribute, value in (args[1] if method == "update" and len(args) > 1 else {}).items():
             assert dotted(layout, attribute) == value, f"{where}: layout {attribute} after the step"
+
+
+def choice_menus(spec: dict) -> list[int]:
+    """Indices of a figure's rows of buttons that choose a variant (not play/pause)."""
+    menus = spec.get("layout", {}).get("updatemenus") or []
+    return [
+        i
+        for i, menu in enumerate(menus)
+        if not all(b.get("method") == "animate" for b in menu.get("buttons", []))
+    ]
+
+
+def keyboard_figures(site: Path) -> list[tuple[str, int]]:
+    return [
+        (docname, index)
+        for docname in figure_pages(site)
+        for index, spec in enumerate(figure_specs(site, docname))
+        if spec.get("layout", {}).get("sliders") or choice_menus(spec)
+    ]
+
+
+def test_sliders_and_buttons_answer_the_keyboard(site, open_tab):
+    """Tab reaches every figure with controls; End/Home move the slider, digits press buttons."""
+    figures = keyboard_figures(site)
+    assert figures, "no figure in the book has a slider or buttons"
+    for docname in dict.fromkeys(name for name, _ in figures):
+        tab = open_tab()
+        tab.goto(docname)
+        errors = len(tab.errors)
+        for index in [i for name, i in figures if name == docname]:
+            spec, where = figure_specs(site, docname)[index], f"{docname}, figure {index}"
+            figure = tab.figure(index)
+            canvas = figure.locator(".cu-plotly-canvas")
+            assert figure.get_attribute("tabindex") == "0", f"{where}: not focusable"
+            assert "Keyboard:" in figure.get_attribute("aria-label"), where
+            figure.focus()
+            if spec["layout"].get("sliders"):
+                steps = len(spec["layout"]["sliders"][0]["steps"])
+                active = canvas.evaluate("c => c._fullLayout.sliders[0].active || 0")
+                key, target = ("Home", 0) if active == steps - 1 else ("End", steps - 1)
+                before = canvas.evaluate("c => JSON.stringify(c.data)")
+                tab.page.keyboard.press(key)
+                tab.page.wait_for_function(
+                    "([c, t, b]) => c._fullLayout.sliders[0].active === t"
+                    " && JSON.stringify(c.data) !== b",
+                    arg=[canvas.element_handle(), target, before],
+                    timeout=TIMEOUT_MS,
+                )
+            for menu in choice_menus(spec)[:1]:
+                buttons = spec["layout"]["updatemenus"][menu]["buttons"]
+                active = canvas.evaluate(f"c => c._fullLayout.updatemenus[{menu}].active")
+                target = 1 if active == 0 else 0
+                before = canvas.evaluate("c => JSON.stringify(c.data.map(t => t.visible))")
+                tab.page.keyboard.press(str(target + 1))
+                tab.page.wait_for_function(
+                    f"([c, t]) => c._fullLayout.updatemenus[{menu}].active === t",
+                    arg=[canvas.element_handle(), target],
+                    timeout=TIMEOUT_MS,
+                )
+                after = canvas.evaluate("c => JSON.stringify(c.data.map(t => t.visible))")
+                changes_visibility = any(
+                    "visible" in (b.get("args") or [{}])[0] for b in buttons if b.get("args")
+                )
+                if changes_visibility:
+                    assert after != before, f"{where}: button {target + 1} showed nothing new"
+        if tab.errors[errors:]:
+            pytest.fail(listing(f"{docname}, keyboard", tab.errors[errors:]))
 
 
 def dotted(obj: object, path: str) -> object:

@@ -56,9 +56,88 @@
       frames: spec.frames || [],
       config: { responsive: true, displaylogo: false, scrollZoom: false },
     }).then(function () {
+      enableKeyboard(figureEl, canvas);
       figureEl.dataset.cuDrawn = "true";
       figureEl.dispatchEvent(new CustomEvent("cu-plotly-drawn", { bubbles: true }));
     });
+  }
+
+  // Keyboard use. Plotly's sliders and buttons answer the mouse only, so a figure that has
+  // them takes the focus (Tab) and answers keys: the arrows move its first slider one step,
+  // Home and End jump to its ends, and the digits 1-9 press the buttons of its first row of
+  // buttons that is not the play/pause pair.
+  function isAnimationMenu(menu) {
+    return (menu.buttons || []).every(function (b) {
+      return b.method === "animate";
+    });
+  }
+
+  function choiceMenuIndex(layout) {
+    var menus = layout.updatemenus || [];
+    for (var i = 0; i < menus.length; i++) {
+      if (!isAnimationMenu(menus[i])) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  function run(canvas, command, update) {
+    var done = window.Plotly.Plots.executeAPICommand(canvas, command.method, command.args || []);
+    return Promise.resolve(done).then(function () {
+      return window.Plotly.relayout(canvas, update);
+    });
+  }
+
+  function onKey(event) {
+    var figureEl = event.currentTarget;
+    var canvas = figureEl.querySelector(".cu-plotly-canvas");
+    var layout = canvas._fullLayout;
+    var slider = (layout.sliders || [])[0];
+    var key = event.key;
+    if (slider && ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End"].includes(key)) {
+      var last = slider.steps.length - 1;
+      var target = { Home: 0, End: last }[key];
+      if (target === undefined) {
+        var forward = key === "ArrowRight" || key === "ArrowUp";
+        target = Math.min(last, Math.max(0, (slider.active || 0) + (forward ? 1 : -1)));
+      }
+      event.preventDefault();
+      run(canvas, slider.steps[target], { "sliders[0].active": target });
+      return;
+    }
+    var menuIndex = choiceMenuIndex(layout);
+    var digit = parseInt(key, 10);
+    if (menuIndex >= 0 && digit >= 1 && digit <= 9) {
+      var buttons = layout.updatemenus[menuIndex].buttons;
+      if (digit <= buttons.length) {
+        event.preventDefault();
+        var update = {};
+        update["updatemenus[" + menuIndex + "].active"] = digit - 1;
+        run(canvas, buttons[digit - 1], update);
+      }
+    }
+  }
+
+  function enableKeyboard(figureEl, canvas) {
+    var layout = canvas._fullLayout;
+    var keys = [];
+    if ((layout.sliders || []).length) {
+      keys.push("left and right arrows move the slider, Home and End go to its ends");
+    }
+    var menuIndex = choiceMenuIndex(layout);
+    if (menuIndex >= 0) {
+      var n = Math.min(9, layout.updatemenus[menuIndex].buttons.length);
+      keys.push("keys 1 to " + n + " press the buttons");
+    }
+    if (!keys.length || figureEl.hasAttribute("tabindex")) {
+      return;
+    }
+    figureEl.setAttribute("tabindex", "0");
+    var label = figureEl.getAttribute("aria-label") || "Interactive figure";
+    figureEl.setAttribute("aria-label", label + ". Keyboard: " + keys.join("; ") + ".");
+    figureEl.title = "Keyboard: " + keys.join("; ");
+    figureEl.addEventListener("keydown", onKey);
   }
 
   function redrawForTheme() {
