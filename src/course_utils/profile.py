@@ -41,6 +41,10 @@ class Profile:
     batch_size: int
     image_size: int  # side of the square images fed to CNNs
     max_train_items: int | None  # cap on training examples; None means all
+    # ResNets cost about a hundred times more per image than the small models of the other
+    # chapters; the chapters that fine-tune one cap their training images here instead
+    finetune_items: int | None
+    lr_find_iters: int  # mini-batches of a learning-rate sweep
 
     @property
     def is_quick(self) -> bool:
@@ -60,8 +64,10 @@ PROFILES: dict[str, Profile] = {
         pretrained=False,
         epochs=3,
         batch_size=64,
-        image_size=64,
+        image_size=32,
         max_train_items=2000,
+        finetune_items=640,
+        lr_find_iters=30,
     ),
     "full": Profile(
         name="full",
@@ -73,6 +79,8 @@ PROFILES: dict[str, Profile] = {
         batch_size=64,
         image_size=224,
         max_train_items=None,
+        finetune_items=None,
+        lr_find_iters=100,
     ),
 }
 
