@@ -119,6 +119,10 @@ BUILDERS = {
     "pca": lambda: plot_embeddings_pca(np.random.default_rng(4).normal(size=(50, 6)), ["x"] * 50),
 }
 _built: dict[str, go.Figure] = {}
+# Axes left untitled on purpose: the conv explorer's 3x3 table (its cells say what they
+# hold), and its ReLU and max-pool panels, beside the convolution panel whose "row" and
+# "column" serve all three.
+UNTITLED = {"conv": {"xaxis2", "yaxis2", "xaxis4", "yaxis4", "xaxis5", "yaxis5"}}
 
 
 def figure(name: str) -> go.Figure:
@@ -145,7 +149,12 @@ def test_figure_structure(name):
         used = {(t.xaxis or "x", t.yaxis or "y") for t in fig.data}
         for xaxis, yaxis in used:
             for axis in ("xaxis" + xaxis[1:], "yaxis" + yaxis[1:]):
-                assert fig.layout[axis].title.text, f"{name}: {axis} has no title"
+                if axis in UNTITLED.get(name, ()):
+                    continue
+                # a shared axis (one panel above another) is titled once, under the bottom one
+                shared = fig.layout[axis].matches
+                titled = fig.layout[axis[:5] + shared[1:]] if shared else fig.layout[axis]
+                assert titled.title.text, f"{name}: {axis} has no title"
 
 
 @pytest.mark.parametrize("name", [n for n in BUILDERS if n not in ("activations",)])
@@ -167,6 +176,21 @@ def test_animation_and_controls(name):
         for button in menu.buttons:
             if button.method == "restyle":
                 assert len(button.args[0]["visible"]) == len(fig.data)
+
+
+@pytest.mark.parametrize("name", ["conv", "sgd", "race ill-conditioned", "fit_nonlinear"])
+def test_play_pause_beside_the_slider(name):
+    """The play/pause pair sits at the slider's left end, level with its rail; the rail and
+    the current value ("step: 3") start right of the pair (about 150 px wide)."""
+    fig = figure(name)
+    slider = fig.layout.sliders[0]
+    (play,) = [m for m in fig.layout.updatemenus if all(b.method == "animate" for b in m.buttons)]
+    assert (play.direction, play.xanchor, play.yanchor) == ("left", "left", "top")
+    assert (slider.xanchor, slider.yanchor) == ("left", "top")
+    assert slider.currentvalue.xanchor == "left"
+    assert play.x == slider.x and play.y == slider.y == 0
+    assert slider.pad.l >= 150 and play.pad.t > slider.pad.t
+    assert fig.layout.margin.b >= slider.pad.t + 80  # room for the rail and its labels
 
 
 def test_check_figure_size_names_the_figure():
@@ -436,6 +460,9 @@ def test_optimizer_race_figure():
         np.testing.assert_allclose([point.x[0], point.y[0]], reference[name][-1], atol=1e-4)
     rosen = figure("race rosenbrock")
     assert rosen.data[0].contours.start < 0  # log10 levels
+    # the (lr, momentum) buttons in one row above the plot, the legend in a row below it
+    assert (menu.direction, menu.yanchor) == ("right", "bottom") and menu.y >= 1
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0
 
 
 def test_optimizer_bad_input():
@@ -512,6 +539,10 @@ def test_schedule_plots_follow_the_schedule_functions():
     np.testing.assert_allclose(y, [sgdr(i / total) for i in range(total)], rtol=1e-5, atol=1e-12)
     assert y[20] == pytest.approx(0.05) and y[60] == pytest.approx(0.05)  # the restarts
     assert sorted({s.x0 for s in fig.layout.shapes}) == [20, 60]
+    # SGDR's momentum is constant: a note, not a flat panel
+    assert len(fig.data) == 1 and "constant at 0.9" in fig.layout.annotations[0].text
+    one_cycle = figure("one-cycle")
+    assert one_cycle.layout.xaxis.matches == "x2"  # one x axis, titled under the bottom panel
     assert plot_schedule("sgdr", iters_per_epoch=5).layout.title.text.startswith("SGDR")
     with pytest.raises(ValueError, match="unknown schedule"):
         plot_schedule("triangular")
@@ -575,6 +606,25 @@ def test_image_grid():
         plot_image_grid(images, ["only one"])
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
         plot_image_grid([np.zeros((2, 8, 8, 3), dtype=np.uint8)])
+
+
+def test_image_grid_titles_fit():
+    """Two-line titles at a readable size: 8 images whose titles are too wide for 8 columns
+    of a 700 px column go in 2 rows of 4."""
+    examples = SimpleNamespace(
+        actual=np.arange(8), predicted=(np.arange(8) + 3) % 10, probs=np.linspace(0.5, 0.99, 8)
+    )
+    titles = example_titles(examples, [str(i) for i in range(10)])
+    fig = plot_image_grid([np.zeros((28, 28), dtype=np.uint8)] * 8, titles, cols=8)
+    assert [a.text for a in fig.layout.annotations] == titles
+    assert all(a.font.size >= 11 for a in fig.layout.annotations)
+    columns = {round(a.x, 3) for a in fig.layout.annotations}
+    rows = {round(a.y, 3) for a in fig.layout.annotations}
+    assert (len(columns), len(rows)) == (4, 2)
+    assert fig.layout.title.text == "Examples"
+    # short titles fit: as many columns as asked
+    short = plot_image_grid([np.zeros((8, 8), dtype=np.uint8)] * 6, list("abcdef"), cols=6)
+    assert len({round(a.x, 3) for a in short.layout.annotations}) == 6
 
 
 def test_example_titles():

@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from course_utils.viz.style import (
     PALETTE,
@@ -32,6 +31,7 @@ from course_utils.viz.style import (
     control_label,
     frame_slider,
     play_pause_buttons,
+    slider_margin,
     style_figure,
     visibility_buttons,
 )
@@ -245,19 +245,22 @@ def conv_explorer(
     order = np.arange(out_h * out_w).reshape(out_h, out_w)
     pool_ready = order[1 : 2 * pool_h : 2, 1 : 2 * pool_w : 2]  # (pool_h, pool_w)
 
-    fig = make_subplots(
-        rows=1,
-        cols=5,
-        column_widths=[0.24, 0.16, 0.22, 0.22, 0.16],
-        horizontal_spacing=0.045,
-        subplot_titles=(
-            f"input ({img.shape[0]}×{img.shape[1]} px)",
-            "window × kernel",
-            f"convolution ({out_h}×{out_w})",
-            "ReLU: max(0, x)",
-            f"2×2 max-pool ({pool_h}×{pool_w})",
-        ),
+    fig = go.Figure()
+    # Two rows, for a column about 700 px wide: the input and the arithmetic of the current
+    # window, large; below them the three stages side by side. Panel k (1-5) draws on the
+    # axes x{k}, y{k} ("x", "y" for the first).
+    panels = (
+        ("input", f"input ({img.shape[0]}×{img.shape[1]} px)"),
+        ("table", "window × kernel"),
+        ("conv", f"convolution ({out_h}×{out_w})"),
+        ("relu", "ReLU: max(0, x)"),
+        ("pool", f"2×2 max-pool ({pool_h}×{pool_w})"),
     )
+    axis_ref = {name: "" if k == 1 else str(k) for k, (name, _) in enumerate(panels, start=1)}
+
+    def on(name: str) -> dict:
+        """The axes of panel ``name``, as a trace's xaxis and yaxis."""
+        return dict(xaxis="x" + axis_ref[name], yaxis="y" + axis_ref[name])
 
     def frame_traces(p: int) -> list[dict]:
         """The traces that change, for the window whose top-left corner is position p.
@@ -300,14 +303,13 @@ def conv_explorer(
             zmax=1,
             showscale=False,
             hovertemplate="row %{y}, column %{x}<br>pixel %{z:.2f}<extra></extra>",
-        ),
-        row=1,
-        col=1,
+            **on("input"),
+        )
     )
     first = frame_traces(positions[0])
     window_style = dict(mode="lines", line=dict(color=PALETTE[0], width=3), hoverinfo="skip")
-    fig.add_trace(go.Scatter(**first[0]).update(window_style, showlegend=False), row=1, col=1)
-    fig.add_trace(go.Scatter(**first[1]).update(window_style, showlegend=False), row=1, col=3)
+    fig.add_trace(go.Scatter(**first[0], **on("input")).update(window_style, showlegend=False))
+    fig.add_trace(go.Scatter(**first[1], **on("conv")).update(window_style, showlegend=False))
     for n, name in enumerate(names):
         s = stages[name]
         bound = float(np.abs(s["conv"]).max()) or 1.0  # a fixed colour range per kernel
@@ -321,33 +323,32 @@ def conv_explorer(
                 x=[0, 1, 2],
                 y=[0, 1, 2],
                 texttemplate="%{text}",
+                textfont=dict(size=13),
                 colorscale=_DIVERGING,
                 zmid=0,
                 showscale=False,
                 hovertemplate="%{text} = %{z:.3f}<extra></extra>",
                 visible=visible,
                 name=name,
-            ),
-            row=1,
-            col=2,
+                **on("table"),
+            )
         )
         fig.add_trace(
             sums.update(
                 x=[1, 1],
-                y=[3.1, 3.7],
+                y=[2.95, 3.45],  # below the table's bottom row (rows -0.5 to 2.5)
                 mode="text",
                 textfont=dict(size=14),
                 hoverinfo="skip",
                 showlegend=False,
                 visible=visible,
-            ),
-            row=1,
-            col=2,
+                **on("table"),
+            )
         )
-        for trace, col, zmin, scale, label in (
-            (conv, 3, -bound, _DIVERGING, "output"),
-            (relu, 4, 0.0, _SEQUENTIAL, "ReLU"),
-            (pool, 5, 0.0, _SEQUENTIAL, "max"),
+        for trace, panel, zmin, scale, label in (
+            (conv, "conv", -bound, _DIVERGING, "output"),
+            (relu, "relu", 0.0, _SEQUENTIAL, "ReLU"),
+            (pool, "pool", 0.0, _SEQUENTIAL, "max"),
         ):
             fig.add_trace(
                 trace.update(
@@ -358,9 +359,8 @@ def conv_explorer(
                     hovertemplate=f"row %{{y}}, column %{{x}}<br>{label} %{{z:.2f}}<extra></extra>",
                     visible=visible,
                     name=name,
-                ),
-                row=1,
-                col=col,
+                    **on(panel),
+                )
             )
 
     n_traces = len(fig.data)
@@ -372,47 +372,86 @@ def conv_explorer(
         for fname, p in zip(frame_names, positions, strict=True)
     ]
 
-    # the image panels: square pixels, row 0 at the top, as an image is read
-    for col, (h, w) in enumerate(
-        [img.shape, (3, 3), (out_h, out_w), (out_h, out_w), (pool_h, pool_w)], start=1
-    ):
-        axis = "" if col == 1 else str(col)
-        fig.update_xaxes(
-            title_text="kernel column" if col == 2 else "column (px)",
-            range=[-0.5, w - 0.5],
-            showgrid=False,
-            zeroline=False,
-            constrain="domain",
-            row=1,
-            col=col,
+    # Pixels, at the column's width of about 700: the title and the kernel buttons above
+    # the plots; the top row's panels 295 px high, the bottom row's 185; the slider below.
+    height, top, bottom = 820, 115, slider_margin()
+    plot_px = height - top - bottom  # 575
+    top_row, bottom_row = [1 - 295 / plot_px, 1.0], [0.0, 185 / plot_px]
+    domains = {
+        "input": ([0.0, 0.46], top_row),
+        "table": ([0.56, 1.0], top_row),
+        "conv": ([0.0, 0.29], bottom_row),
+        "relu": ([0.355, 0.645], bottom_row),
+        "pool": ([0.71, 1.0], bottom_row),
+    }
+    shapes = {
+        "input": img.shape,
+        "conv": (out_h, out_w),
+        "relu": (out_h, out_w),
+        "pool": (pool_h, pool_w),
+    }
+    # axis titles where they are needed: the input's, and the convolution's, which serve
+    # the ReLU and max-pool beside it; the table's cells say what they hold
+    titles = {
+        "input": ("column (px)", "row (px)"),
+        "conv": ("column", "row"),
+        "table": (None, None),
+        "relu": (None, None),
+        "pool": (None, None),
+    }
+    annotations = []
+    for (name, panel_title), ref in zip(panels, axis_ref.values(), strict=True):
+        (x0, x1), (y0, y1) = domains[name]
+        common = dict(showgrid=False, zeroline=False, constrain="domain")
+        if name == "table":
+            # cells 3 wide; 3 rows, then the sum and its ReLU below them
+            x_axis = dict(range=[-0.5, 2.5], showticklabels=False, ticks="")
+            y_axis = dict(range=[3.75, -0.5], showticklabels=False, ticks="")
+        else:
+            # square pixels, row 0 at the top, as an image is read
+            h, w = shapes[name]
+            x_axis = dict(range=[-0.5, w - 0.5])
+            y_axis = dict(range=[h - 0.5, -0.5], scaleanchor="x" + ref, constraintoward="top")
+        x_title, y_title = titles[name]
+        fig.update_layout(
+            {
+                "xaxis" + ref: dict(
+                    common, domain=[x0, x1], anchor="y" + ref, title_text=x_title, **x_axis
+                ),
+                "yaxis" + ref: dict(
+                    common, domain=[y0, y1], anchor="x" + ref, title_text=y_title, **y_axis
+                ),
+            }
         )
-        fig.update_yaxes(
-            title_text="kernel row" if col == 2 else "row (px)",
-            range=[4.1 if col == 2 else h - 0.5, -0.5],  # reversed; room for the sum below
-            showgrid=False,
-            zeroline=False,
-            scaleanchor=f"x{axis}",
-            constrain="domain",
-            row=1,
-            col=col,
+        annotations.append(
+            dict(
+                text=panel_title,
+                x=(x0 + x1) / 2,
+                y=y1,
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                yshift=4,
+                showarrow=False,
+                font=dict(size=14),
+            )
         )
-    fig.update_xaxes(tickvals=[0, 1, 2], row=1, col=2)
-    fig.update_yaxes(tickvals=[0, 1, 2], row=1, col=2)
 
     masks = [
         [True] * 3 + [m == n for m in range(len(names)) for _ in range(5)]
         for n in range(len(names))
     ]
-    menus = [play_pause_buttons(frame_ms=300, y=0)]
-    annotations = list(fig.layout.annotations)
+    menus = [play_pause_buttons(frame_ms=300)]
     if len(names) > 1:
-        menus.append(visibility_buttons(names, masks, x=0.08, y=1.12))
-        annotations.append(control_label("kernel:", x=0.075, y=1.12))
+        above = 1 + 34 / plot_px  # the buttons' bottom, clear of the panel titles
+        menus.append(visibility_buttons(names, masks, x=0.1, y=above))
+        annotations.append(control_label("kernel:", x=0.095, y=above))
     style_figure(
         fig,
         title or "A 3×3 convolution, then ReLU and 2×2 max-pooling",
-        height=470,
-        margin=dict(l=50, r=20, t=120, b=40),
+        height=height,
+        margin=dict(l=55, r=15, t=top, b=bottom),
     )
     fig.update_layout(
         updatemenus=menus,

@@ -23,6 +23,7 @@ from course_utils.viz.style import (
     control_label,
     frame_slider,
     play_pause_buttons,
+    slider_margin,
     style_figure,
     visibility_buttons,
 )
@@ -182,6 +183,7 @@ def fit_nonlinear(
             mode="lines",
             line=dict(color=PALETTE[0], width=2),
             name="network's MSE",
+            showlegend=False,  # the colours of the left panel's legend
             hovertemplate="step %{x}: MSE %{y:.4f}<extra></extra>",
         ),
         row=1,
@@ -233,20 +235,31 @@ def fit_nonlinear(
         dict(name=name, data=frame_traces(int(s)), traces=[4, 5])
         for name, s in zip(names, shown, strict=True)
     ]
+    # Pixels: below the plots, the x axes' titles, the legend in a row (clear of the
+    # data), then the slider with the play/pause buttons.
+    height, top, legend_px = 580, 80, 30
+    slider_top = 50 + legend_px
+    bottom = slider_margin(slider_top)
     style_figure(
         fig,
         title or "A straight line cannot bend; a small ReLU network can",
-        height=500,
-        margin=dict(l=60, r=30, t=80, b=60),
+        height=height,
+        margin=dict(l=60, r=20, t=top, b=bottom),
     )
     fig.update_xaxes(title_text="x", row=1, col=1)
     fig.update_yaxes(title_text="y", range=[-1.6, 1.6], row=1, col=1)
     fig.update_xaxes(title_text="training step", row=1, col=2)
-    fig.update_yaxes(title_text="MSE (log scale)", type="log", row=1, col=2)
+    # labels at 1, 2 and 5 times the powers of ten only
+    fig.update_yaxes(title_text="MSE (log scale)", type="log", dtick="D2", row=1, col=2)
     fig.update_layout(
-        updatemenus=[play_pause_buttons(frame_ms=200)],
-        sliders=[frame_slider(names, [str(s) for s in shown], "training step: ")],
-        # top left of the left panel: sin is negative there, so the legend hides no data
-        legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top"),
+        updatemenus=[play_pause_buttons(frame_ms=200, top=slider_top)],
+        sliders=[frame_slider(names, [str(s) for s in shown], "training step: ", top=slider_top)],
+        legend=dict(
+            orientation="h",
+            x=0.0,
+            xanchor="left",
+            y=-48 / (height - top - bottom),
+            yanchor="top",
+        ),
     )
     return _finish(fig)

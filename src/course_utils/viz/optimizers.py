@@ -32,6 +32,7 @@ from course_utils.viz.style import (
     control_label,
     frame_slider,
     play_pause_buttons,
+    slider_margin,
     style_figure,
     visibility_buttons,
 )
@@ -313,29 +314,43 @@ def optimizer_race(
         [True, True] + [m == c for m in range(len(combos)) for _ in range(6)]
         for c in range(len(combos))
     ]
-    labels = [f"lr {lr:g} / {alr:g}, momentum {mom:g}" for lr, alr, mom in combos]
-    menus = [play_pause_buttons(frame_ms=150)]
+    # Pixels: the title, then a row of buttons above the plot; below it the x axis, the
+    # legend in a row, and the slider with the play/pause buttons.
+    height, top, legend_px = 640, 100, 30
+    slider_top = 50 + legend_px
+    bottom = slider_margin(slider_top)
+    plot_px = height - top - bottom
+    menus = [play_pause_buttons(frame_ms=150, top=slider_top)]
     annotations = []
     if len(combos) > 1:
-        menus.append(
-            visibility_buttons(labels, masks, active=shown_first, x=1.02, y=0.0, direction="down")
-        )
-        # the label sits above the column of buttons (about 27 px each, in 420 px of plot)
-        label = control_label("learning rate (SGD / Adam),<br>momentum:", x=1.02, y=0.0)
-        label.update(xanchor="left", y=min(0.75, 0.02 + 27 * len(combos) / 420))
+        # short labels, "SGD's rate · momentum", so that six fit in one row
+        labels = [f"{lr:g} · {mom:g}" for lr, _, mom in combos]
+        buttons = visibility_buttons(labels, masks, active=shown_first, x=0.0, y=1.0)
+        buttons.update(pad=dict(t=0, b=10, r=4))
+        menus.append(buttons)
+        label = control_label("lr ·<br>momentum:", x=0.0, y=1.0)
+        label.update(xshift=-6, yshift=10 + 2, align="right")
         annotations.append(label)
     style_figure(
         fig,
         title or f"SGD, momentum and Adam on {spec['formula']}",
-        height=560,
-        margin=dict(l=60, r=260, t=80, b=60),
+        height=height,
+        margin=dict(l=80, r=20, t=top, b=bottom),
     )
     fig.update_xaxes(title_text="x", range=list(spec["x_range"]))
     fig.update_yaxes(title_text="y", range=list(spec["y_range"]))
     fig.update_layout(
         updatemenus=menus,
         annotations=annotations,
-        sliders=[frame_slider(names, [str(s) for s in shown], "step: ")],
-        legend=dict(x=1.02, y=1, xanchor="left", yanchor="top"),
+        sliders=[frame_slider(names, [str(s) for s in shown], "step: ", top=slider_top)],
+        # a row below the x axis's title: the contours keep the figure's width
+        legend=dict(
+            orientation="h",
+            x=0.0,
+            xanchor="left",
+            y=-48 / plot_px,
+            yanchor="top",
+            entrywidthmode="pixels",
+        ),
     )
     return _finish(fig)

@@ -30,6 +30,7 @@ from course_utils.viz.style import (
     control_label,
     frame_slider,
     play_pause_buttons,
+    slider_margin,
     style_figure,
     visibility_buttons,
 )
@@ -266,8 +267,8 @@ def sgd_explorer(
     style_figure(
         fig,
         title or f"Mini-batch SGD fitting y = a x + b (batches of {batch_size})",
-        height=520,
-        margin=dict(l=60, r=30, t=120, b=60),
+        height=580,
+        margin=dict(l=60, r=30, t=120, b=slider_margin()),
     )
     fig.update_layout(
         updatemenus=menus,

@@ -34,6 +34,7 @@ __all__ = [
     "control_label",
     "frame_slider",
     "play_pause_buttons",
+    "slider_margin",
     "style_figure",
     "trace_types",
     "visibility_buttons",
@@ -174,27 +175,43 @@ def animation_args(name: str | None, duration: int = 0) -> list:
     ]
 
 
+# The play/pause pair's width in pixels (at the default font size), and the gap after it:
+# the slider's rail starts this far right of the plot's left edge, whatever the width of
+# the page, so the buttons never cover its current-value label or its first steps.
+PLAY_PAUSE_PX = 150
+SLIDER_GAP_PX = 12
+
+
 def frame_slider(
     names: Sequence[str],
     labels: Sequence[str],
     prefix: str,
     *,
-    x: float = 0.12,
-    length: float = 0.86,
+    x: float = 0.0,
+    length: float = 1.0,
     y: float = 0.0,
+    top: int = 50,
+    left: int = PLAY_PAUSE_PX + SLIDER_GAP_PX,
 ) -> dict:
     """A slider with one step per animation frame; ``prefix`` names the quantity and its
-    units, shown before the current label (``"step: "``)."""
+    units, shown before the current label (``"step: "``).
+
+    The slider hangs ``top`` pixels below the plot (under the x axis's tick labels and
+    title) and its rail starts ``left`` pixels right of ``x``, beside the play/pause
+    buttons of :func:`play_pause_buttons` (give both the same ``top``); the current value
+    is written above the rail's left end.
+    """
     if len(names) != len(labels):
         raise ValueError(f"{len(names)} frame names but {len(labels)} labels")
     return dict(
         active=0,
         x=x,
+        xanchor="left",
         len=length,
         y=y,
         yanchor="top",
-        pad=dict(t=55, b=10),  # below the x axis's tick labels and title
-        currentvalue=dict(prefix=prefix, visible=True, xanchor="left"),
+        pad=dict(t=top, b=10, l=left, r=0),
+        currentvalue=dict(prefix=prefix, visible=True, xanchor="left", offset=8),
         steps=[
             dict(method="animate", label=str(label), args=animation_args(name))
             for name, label in zip(names, labels, strict=True)
@@ -202,8 +219,12 @@ def frame_slider(
     )
 
 
-def play_pause_buttons(*, frame_ms: int = 150, x: float = 0.0, y: float = 0.0) -> dict:
-    """Play (from the current frame) and pause buttons for an animation."""
+def play_pause_buttons(
+    *, frame_ms: int = 150, x: float = 0.0, y: float = 0.0, top: int = 50
+) -> dict:
+    """Play (from the current frame) and pause buttons for an animation, side by side at
+    the left end of a :func:`frame_slider` hanging ``top`` pixels below the plot (the
+    buttons are level with its rail, left of it; its current value is above the rail)."""
     play = dict(
         mode="immediate",
         fromcurrent=True,
@@ -218,12 +239,18 @@ def play_pause_buttons(*, frame_ms: int = 150, x: float = 0.0, y: float = 0.0) -
         y=y,
         xanchor="left",
         yanchor="top",
-        pad=dict(t=65, r=10),
+        pad=dict(t=top + 14, r=10),  # level with the rail, below the current value
         buttons=[
             dict(label="▶ play", method="animate", args=[None, play]),
             dict(label="❚❚ pause", method="animate", args=animation_args(None)),
         ],
     )
+
+
+def slider_margin(top: int = 50) -> int:
+    """The bottom margin that holds a :func:`frame_slider` hanging ``top`` px below the
+    plot: its current value, rail and step labels."""
+    return top + 80
 
 
 def visibility_buttons(

@@ -124,8 +124,11 @@ def plot_lr_find(result, *, title: str | None = None) -> go.Figure:
 def _schedule_figure(
     title: str, lrs: np.ndarray, moms: np.ndarray, restarts: Sequence[int] = ()
 ) -> go.Figure:
-    """Learning rate (top) and momentum (bottom) against the iteration."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    """Learning rate (top) and momentum (bottom) against the iteration, one x axis for
+    both; a constant momentum gets a note instead of a flat panel of its own."""
+    constant = bool(len(moms)) and bool(np.all(moms == moms[0]))
+    rows = 1 if constant else 2
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06)
     iters = list(range(len(lrs)))
     fig.add_trace(
         go.Scatter(
@@ -139,25 +142,39 @@ def _schedule_figure(
         row=1,
         col=1,
     )
-    fig.add_trace(
-        go.Scatter(
-            x=iters,
-            y=compact(moms, 5),
-            mode="lines",
-            line=dict(color=PALETTE[1], width=3),
-            name="momentum",
-            hovertemplate="iteration %{x}: momentum %{y:.3f}<extra></extra>",
-        ),
-        row=2,
-        col=1,
-    )
+    if not constant:
+        fig.add_trace(
+            go.Scatter(
+                x=iters,
+                y=compact(moms, 5),
+                mode="lines",
+                line=dict(color=PALETTE[1], width=3),
+                name="momentum",
+                hovertemplate="iteration %{x}: momentum %{y:.3f}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
     for it in restarts:  # a dotted line where each SGDR cycle restarts
         fig.add_vline(x=it, line=dict(color=NEUTRAL, width=1, dash="dot"), row="all", col=1)
-    style_figure(fig, title, height=480, hovermode="x unified")
+    style_figure(fig, title, height=380 if constant else 470, hovermode="x unified")
     fig.update_yaxes(title_text="learning rate", exponentformat="e", row=1, col=1)
-    fig.update_yaxes(title_text="momentum", row=2, col=1)
-    fig.update_xaxes(title_text="iteration (mini-batch)", row=2, col=1)
-    fig.update_xaxes(title_text="iteration (mini-batch)", showticklabels=True, row=1, col=1)
+    # the x axis is shared: its title and tick labels under the bottom panel only
+    fig.update_xaxes(title_text="iteration (mini-batch)", row=rows, col=1)
+    if constant:
+        fig.add_annotation(
+            text=f"momentum: constant at {float(moms[0]):g} (only the learning rate changes)",
+            x=0,
+            y=1,
+            xref="paper",
+            yref="paper",
+            xanchor="left",
+            yanchor="bottom",
+            yshift=6,
+            showarrow=False,
+        )
+    else:
+        fig.update_yaxes(title_text="momentum", row=2, col=1)
     fig.update_layout(showlegend=False)
     return _finish(fig)
 
@@ -206,7 +223,8 @@ def plot_sgdr(
 ) -> go.Figure:
     """SGDR, cosine annealing with warm restarts (:func:`~course_utils.schedules.sgdr_lr`):
     ``n_cycles`` cycles of ``cycle_len * cycle_mult**i`` epochs of ``iters_per_epoch``
-    iterations; restarts dotted. SGDR leaves the momentum at ``momentum``."""
+    iterations; restarts dotted. SGDR leaves the momentum at ``momentum``, which a note
+    says (no flat momentum panel)."""
     epochs = sgdr_epochs(n_cycles, cycle_len, cycle_mult)  # also checks the arguments
     sched = sgdr_lr(lr, n_cycles, cycle_len, cycle_mult, lr_min)
     pos = _positions(sum(epochs) * iters_per_epoch)
@@ -432,6 +450,23 @@ def example_titles(examples, classes: Sequence[str], *, sep: str = "<br>") -> li
     ]
 
 
+# The book's content column, in pixels, and the size of the images' titles: the grid is
+# laid out for that width, so that the titles stay readable and clear of each other.
+COLUMN_PX = 700
+IMAGE_TITLE_FONT = 12
+
+
+def _grid_columns(n: int, most: int, longest_line: int, width_px: float, gap_px: float) -> int:
+    """Columns for ``n`` images: at most ``most``, fewer if titles whose longest line has
+    ``longest_line`` characters would not fit side by side in ``width_px``, then spread
+    evenly over the rows (8 images in at most 6 columns: 2 rows of 4, not 6 and 2)."""
+    title_px = 0.6 * IMAGE_TITLE_FONT * longest_line + 8  # about 0.6 em a character
+    fit = max(1, int((width_px + gap_px) // (title_px + gap_px)))
+    cols = max(1, min(most, fit, n))
+    rows = math.ceil(n / cols)
+    return math.ceil(n / rows)
+
+
 def plot_image_grid(
     images: Sequence,
     titles: Sequence[str] | None = None,
@@ -442,7 +477,12 @@ def plot_image_grid(
 ) -> go.Figure:
     """A grid of small images (uint8 (H, W, 3) or (H, W), or floats in [0, 1]), each
     shrunk to at most ``size`` px per side, with ``titles`` above them (see
-    :func:`example_titles`)."""
+    :func:`example_titles`; ``"<br>"`` breaks a line).
+
+    ``cols`` is the most columns (default 6): fewer are used when the titles would not fit
+    side by side in the book's column (about 700 px), and the images are spread evenly
+    over the rows.
+    """
     images = list(images)
     if not images:
         raise ValueError("no images to show")
@@ -450,21 +490,32 @@ def plot_image_grid(
         raise ValueError(f"got {len(titles)} titles for {len(images)} images")
     if not 1 <= size <= 256:
         raise ValueError(f"size must be 1..256 px, got {size}")
+    if cols is not None and cols < 1:
+        raise ValueError(f"cols must be at least 1, got {cols}")
     pixels = [_as_uint8_image(image, size) for image in images]
-    cols = cols or min(len(images), 4)
+    texts = [str(t) for t in titles] if titles is not None else None
+    lines = [line for t in texts or [] for line in t.split("<br>")]
+    margin = dict(l=20, r=20, b=20)
+    width_px = COLUMN_PX - margin["l"] - margin["r"]
+    gap_px = 16
+    cols = _grid_columns(len(images), cols or 6, max(map(len, lines), default=0), width_px, gap_px)
     rows = math.ceil(len(images) / cols)
-    lines = max((str(t).count("<br>") + 1 for t in titles or []), default=0)
-    title_px = 16 * lines + 12  # room for each row's titles, above its images
-    height = 90 + rows * (160 + title_px)
-    plot_px = height - 70 - title_px - 20  # the figure less its top and bottom margins
+    # Pixels: each image as wide as its column (at most 200 px high), its title above it
+    cell_px = (width_px - (cols - 1) * gap_px) / cols
+    aspect = max(a.shape[0] / a.shape[1] for a in pixels)  # the tallest image's height / width
+    image_px = min(200.0, cell_px * min(aspect, 1.5))
+    n_lines = max((t.count("<br>") + 1 for t in texts or []), default=0)
+    title_px = round(1.35 * IMAGE_TITLE_FONT * n_lines) + 8 if n_lines else 0
+    plot_px = rows * image_px + (rows - 1) * title_px
+    margin["t"] = 60 + title_px
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[str(t) for t in titles] if titles is not None else None,
-        horizontal_spacing=0.03,
-        vertical_spacing=min(title_px / plot_px, 0.9 / (rows - 1)) if rows > 1 else 0.0,
+        subplot_titles=texts,
+        horizontal_spacing=gap_px / width_px,
+        vertical_spacing=title_px / plot_px if rows > 1 else 0.0,
     )
-    for n, (array, text) in enumerate(zip(pixels, titles or [""] * len(pixels), strict=True)):
+    for n, (array, text) in enumerate(zip(pixels, texts or [""] * len(pixels), strict=True)):
         fig.add_trace(
             go.Image(
                 source=_png_data_uri(array),
@@ -476,9 +527,12 @@ def plot_image_grid(
         )
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_annotations(font_size=11)
+    fig.update_annotations(font_size=IMAGE_TITLE_FONT)
     style_figure(
-        fig, title or "Images", height=height, margin=dict(l=20, r=20, t=70 + title_px, b=20)
+        fig,
+        title or "Examples",
+        height=round(plot_px + margin["t"] + margin["b"]),
+        margin=margin,
     )
     return _finish(fig)
 
