@@ -82,8 +82,14 @@
     return -1;
   }
 
+  var COMMANDS = ["animate", "restyle", "relayout", "update"]; // what sliders and buttons call
+
   function run(canvas, command, update) {
-    var done = window.Plotly.Plots.executeAPICommand(canvas, command.method, command.args || []);
+    if (COMMANDS.indexOf(command.method) < 0) {
+      return Promise.resolve();
+    }
+    var args = [canvas].concat(command.args || []);
+    var done = window.Plotly[command.method].apply(null, args);
     return Promise.resolve(done).then(function () {
       return window.Plotly.relayout(canvas, update);
     });
