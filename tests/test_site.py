@@ -208,3 +208,66 @@ def test_landing_page_embeds_every_lecture_moment(site):
     }
     assert links == expected
     assert not soup.select("iframe"), "no third-party frame before the reader clicks"
+
+
+# Where each lecture moment of Section 2 is taught: (video id, seconds) -> page.
+SECTION2_PAGES = {
+    ("IPBSB1HLNLo", 131): "book/section2/dogs-vs-cats",
+    ("IPBSB1HLNLo", 371): "book/section2/dogs-vs-cats",
+    ("IPBSB1HLNLo", 750): "book/section2/dogs-vs-cats",
+    ("IPBSB1HLNLo", 1220): "book/section2/dogs-vs-cats",
+    ("IPBSB1HLNLo", 3731): "book/section2/sgd",
+    ("IPBSB1HLNLo", 4100): "book/section2/cnn",
+    ("9C06ZPF8Uuc", 2535): "book/section2/cnn",
+    ("9C06ZPF8Uuc", 2985): "book/section2/cnn",
+    ("JNxcznsrRb8", 285): "book/section2/learning-rate",
+    ("JNxcznsrRb8", 2625): "book/section2/learning-rate",
+    ("J99NV9Cr75I", 6825): "book/section2/optimizers",
+    ("J99NV9Cr75I", 7145): "book/section2/optimizers",
+    ("J99NV9Cr75I", 7921): "book/section2/overfitting",
+    ("JNxcznsrRb8", 900): "book/section2/augmentation",
+    ("JNxcznsrRb8", 1450): "book/section2/augmentation",
+    ("JNxcznsrRb8", 4305): "book/section2/augmentation",
+    ("9C06ZPF8Uuc", 4830): "book/section2/multi-label",
+}
+
+
+def test_section2_pages_cover_every_moment_of_the_outline():
+    from course_utils.outline import SECTIONS
+
+    (section2,) = [section for section in SECTIONS if section.number == 2]
+    outline = {(m.video_id, m.seconds) for topic in section2.topics for m in topic.moments}
+    assert set(SECTION2_PAGES) == outline
+    assert set(SECTION2_PAGES.values()) <= set(toc_docnames())
+
+
+@pytest.mark.parametrize("moment", sorted(SECTION2_PAGES), ids=lambda m: f"{m[0]}-{m[1]}")
+def test_each_lecture_moment_is_embedded_on_its_topics_page(site, moment):
+    video_id, seconds = moment
+    soup = page(site, SECTION2_PAGES[moment])
+    links = {
+        (a["data-cu-video"], int(a["data-cu-start"]), a["href"])
+        for a in soup.select("a.cu-video-moment")
+    }
+    assert (video_id, seconds, f"https://youtu.be/{video_id}?t={seconds}") in links
+    players = {p["data-cu-video"] for p in soup.select("div.cu-video-player")}
+    assert video_id in players
+
+
+def test_section2_chapters_exercises_and_bonus_are_notebooks():
+    names = set(notebook_docnames())
+    section2 = [name for name in toc_docnames() if name.startswith("book/section2/")]
+    assert len(section2) == 15
+    assert set(section2) <= names
+
+
+def test_exercise_solutions_are_executed_behind_a_toggle(site):
+    for docname in toc_docnames():
+        if "/exercises/" not in docname:
+            continue
+        soup = page(site, docname)
+        hidden = soup.select(".cell.tag_hide-input, .cell.tag_hide-cell, details.toggle-details")
+        assert hidden, f"{docname}: no solution behind a toggle"
+        notebook = executed_notebook(site, docname)
+        assert all(cell.get("outputs") is not None for cell in code_cells(notebook))
+        assert any(cell["outputs"] for cell in code_cells(notebook)), docname
