@@ -51,6 +51,15 @@ def test_report_names_the_data_that_was_recorded(monkeypatch):
     assert report.to_json()["data"][0]["items"] == 1797
 
 
+def test_one_stand_in_for_several_datasets_names_them_all(monkeypatch):
+    monkeypatch.setattr(prov, "_sources", {})
+    for replaced in ("MNIST (full profile)", "Dogs vs Cats (full profile)", "MNIST (full profile)"):
+        prov.record_data_source(prov.DataSource("digits", "a wheel", 5000, replaced))
+    (source,) = prov.data_sources()
+    assert source.stand_in_for == "MNIST (full profile) and Dogs vs Cats (full profile)"
+    assert "standing in for MNIST (full profile) and Dogs vs Cats" in prov.collect().to_text()
+
+
 def test_report_mimebundle_has_json_and_text(monkeypatch):
     monkeypatch.setattr(prov, "_sources", {})
     bundle = prov._Displayable(prov.collect())._repr_mimebundle_()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from course_utils import __version__
 from course_utils.profile import current_profile
@@ -46,8 +46,20 @@ _sources: dict[tuple[str, str], DataSource] = {}
 
 
 def record_data_source(source: DataSource) -> None:
-    """Remember that this kernel loaded ``source``; shown in the page's provenance."""
-    _sources[(source.name, source.origin)] = source
+    """Remember that this kernel loaded ``source``; shown in the page's provenance.
+
+    One stand-in can replace several full-profile datasets on a page (the quick
+    MNIST folders stand in for MNIST and for Dogs vs Cats): the page then names
+    every dataset it stands in for, in the order they were loaded.
+    """
+    key = (source.name, source.origin)
+    earlier = _sources.get(key)
+    if earlier is not None and earlier.stand_in_for and source.stand_in_for:
+        replaced = earlier.stand_in_for.split(" and ")
+        if source.stand_in_for not in replaced:
+            replaced.append(source.stand_in_for)
+        source = replace(source, stand_in_for=" and ".join(replaced))
+    _sources[key] = source
 
 
 def data_sources() -> list[DataSource]:
