@@ -153,6 +153,15 @@ def test_quick_profile_uses_random_weights_and_says_so(monkeypatch, capsys, serv
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 2)
 
 
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_random_weights_asked_for_are_no_stand_in(monkeypatch, capsys, profile):
+    monkeypatch.setenv("COURSE_PROFILE", profile)
+    create_cnn("resnet18", 5, pretrained=False)  # nothing downloaded, in either profile
+    assert "random initial weights, as asked" in capsys.readouterr().out
+    [source] = data_sources()
+    assert source.name == "resnet18, random initial weights" and source.stand_in_for is None
+
+
 def test_full_profile_asks_for_torchvision_default_weights(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "full")
     asked = []

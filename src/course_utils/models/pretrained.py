@@ -213,7 +213,8 @@ def create_cnn(
     initialisation, since there is no network). What was used is printed (with
     ``verbose``) and recorded in the page's provenance.
     """
-    if pretrained is None:
+    chosen_by_profile = pretrained is None
+    if chosen_by_profile:
         pretrained = current_profile().pretrained
     weights = weights if weights is not None else default_weights(arch)
     body = create_body(arch, pretrained, weights)
@@ -223,7 +224,7 @@ def create_cnn(
     if pretrained:
         source = DataSource(f"{arch}, pretrained on ImageNet ({weights})", weights.url)
         message = f"{arch}: body with ImageNet weights {weights}, new head of {n_out} outputs"
-    else:
+    elif chosen_by_profile:
         source = DataSource(
             f"{arch}, random initial weights",
             "torch's default initialisation (pretrained weights need the network)",
@@ -233,6 +234,9 @@ def create_cnn(
             f"{arch}: random initial weights (no pretrained weights offline; the full profile "
             f"uses ImageNet weights {weights}), new head of {n_out} outputs"
         )
+    else:  # pretrained=False asked for: the same in every profile, no stand-in
+        source = DataSource(f"{arch}, random initial weights", "torch's default initialisation")
+        message = f"{arch}: random initial weights, as asked, new head of {n_out} outputs"
     record_data_source(source)
     if verbose:
         print(message)
