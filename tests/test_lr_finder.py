@@ -151,3 +151,25 @@ def test_lr_find_benchmark_runs_at_a_tiny_size(capsys):
     result = bench.main(["--quick", "--rows", "400", "--num-it", "10"])
     assert 0 < result["iterations"] <= 10 and result["lr_find_epochs"] > 0
     assert "epochs of training" in capsys.readouterr().out
+
+
+def test_auto_beta_keeps_the_average_window_short_for_short_runs():
+    from course_utils.lr_finder import auto_beta
+
+    assert auto_beta(200) == pytest.approx(0.98) and auto_beta(10_000) == pytest.approx(0.98)
+    assert auto_beta(100) == pytest.approx(0.96)
+    assert auto_beta(30) == pytest.approx(1 - 4 / 30)
+    assert auto_beta(3) == 0.0  # too short to smooth
+    assert auto_beta(100, window_fraction=0.1) == pytest.approx(0.9)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="n_points"):
+            auto_beta(bad)
+    with pytest.raises(ValueError, match="window_fraction"):
+        auto_beta(10, window_fraction=0)
+
+
+def test_finder_smoothing_defaults_to_auto_beta():
+    from course_utils.lr_finder import LRFinder, auto_beta
+
+    assert LRFinder(num_it=30).beta == pytest.approx(auto_beta(30))
+    assert LRFinder(num_it=30, beta=0.5).beta == 0.5

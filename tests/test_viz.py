@@ -552,10 +552,11 @@ def test_losses_plot():
     rec = recorder()
     fig = figure("losses")
     by_name = {t.name: t for t in fig.data}
+    beta = 1 - 1 / (0.1 * len(rec.losses))  # the default: a window of a tenth of the run
     smoothed, avg = [], 0.0
     for i, loss in enumerate(rec.losses):
-        avg = 0.98 * avg + 0.02 * loss
-        smoothed.append(avg / (1 - 0.98 ** (i + 1)))
+        avg = beta * avg + (1 - beta) * loss
+        smoothed.append(avg / (1 - beta ** (i + 1)))
     np.testing.assert_allclose(array(by_name["training loss (smoothed)"].y), smoothed, atol=1e-4)
     valid = by_name["validation loss (each epoch)"]
     assert list(valid.x) == [29, 59, 89, 119] and list(valid.y) == rec.valid_losses
@@ -662,3 +663,35 @@ def test_embeddings_pca_matches_sklearn():
         plot_embeddings_pca(embeddings, labels[:-1])
     with pytest.raises(ValueError, match="2-D"):
         plot_embeddings_pca(np.ones(10), None)
+
+
+def test_plot_losses_smoothed_curve_follows_a_short_run():
+    """30 batches of a loss falling from 2.0 to 0.5: the smoothed curve must end near the
+    last losses, not near their average over the whole run (what beta=0.98 gives)."""
+    losses = np.linspace(2.0, 0.5, 30)
+    rec = SimpleNamespace(losses=list(losses), valid_losses=[0.6], metrics={})
+    smoothed = plot_losses(rec).data[1]
+    assert smoothed.name == "training loss (smoothed)"
+    assert abs(smoothed.y[-1] - 0.5) < 0.2
+    lagging = plot_losses(rec, beta=0.98).data[1]
+    assert lagging.y[-1] > 1.0  # the old default trails by most of the run
+
+
+def test_conv_explorer_opens_on_the_complete_feature_map():
+    fig = figure("conv")
+    assert fig.layout.sliders[0].active == len(fig.frames) - 1
+    last = fig.frames[-1]
+    shown = {i: fig.data[i] for i in last.traces}
+    for index, frame_trace in zip(last.traces, last.data, strict=True):
+        if getattr(frame_trace, "z", None) is not None:
+            np.testing.assert_array_equal(array(shown[index].z), array(frame_trace.z))
+    conv = array(fig.data[5].z)  # kernel 0's convolution, as the page first shows it
+    assert np.isfinite(conv).all()  # every pixel computed
+
+
+def test_frame_slider_checks_its_active_step():
+    from course_utils.viz.style import frame_slider
+
+    assert frame_slider(["a", "b"], ["a", "b"], "x: ", active=1)["active"] == 1
+    with pytest.raises(ValueError, match="active"):
+        frame_slider(["a", "b"], ["a", "b"], "x: ", active=2)

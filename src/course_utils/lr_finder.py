@@ -15,6 +15,10 @@ weighted moving average with bias correction (as Adam does for its moments)::
     smoothed_i = avg_i / (1 - beta^(i+1))
 
 and stops early (``stop_div``) once the smoothed loss exceeds 4x its best value.
+The average spans about ``1 / (1 - beta)`` batches and lags about as many behind
+the raw loss, so ``beta`` defaults to :func:`auto_beta`: fastai's 0.98 for a
+sweep of 200 batches or more, less for shorter ones (0.87 for the quick
+profile's 30), whose curve would otherwise trail far behind the loss.
 """
 
 from __future__ import annotations
@@ -32,9 +36,22 @@ from course_utils.schedules import exponential
 if TYPE_CHECKING:
     from course_utils.learner import Learner
 
-__all__ = ["LRFinder", "LRFinderResult", "lr_find"]
+__all__ = ["LRFinder", "LRFinderResult", "auto_beta", "lr_find"]
 
 DIVERGENCE_FACTOR = 4.0  # stop once the smoothed loss is this many times its best value
+
+
+def auto_beta(n_points: int, window_fraction: float = 0.25, max_beta: float = 0.98) -> float:
+    """A smoothing factor for ``n_points`` values whose averaging window, about
+    ``1 / (1 - beta)`` points, is at most ``window_fraction`` of them (and ``max_beta``
+    at most): ``beta = min(max_beta, 1 - 1 / (window_fraction * n_points))``, 0 for
+    runs too short to smooth. With the defaults: 30 points 0.867, 100 points 0.96,
+    200 or more 0.98."""
+    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
+        raise ValueError(f"n_points must be a positive int, got {n_points!r}")
+    if not 0 < window_fraction <= 1:
+        raise ValueError(f"window_fraction must be in (0, 1], got {window_fraction}")
+    return max(0.0, min(max_beta, 1 - 1 / (window_fraction * n_points)))
 
 
 @dataclass
@@ -86,9 +103,10 @@ class LRFinder(Callback):
 
     order = 20  # after ParamScheduler (10): nothing else should set the rate
 
-    def __init__(self, start_lr=1e-7, end_lr=10.0, num_it=100, stop_div=True, beta=0.98):
+    def __init__(self, start_lr=1e-7, end_lr=10.0, num_it=100, stop_div=True, beta=None):
         self.start_lr, self.end_lr, self.num_it = start_lr, end_lr, num_it
-        self.stop_div, self.beta = stop_div, beta
+        self.stop_div = stop_div
+        self.beta = auto_beta(num_it) if beta is None else beta
 
     def before_fit(self) -> None:
         self.result = LRFinderResult()
@@ -131,7 +149,7 @@ def lr_find(
     end_lr: float = 10.0,
     num_it: int = 100,
     stop_div: bool = True,
-    beta: float = 0.98,
+    beta: float | None = None,
 ) -> LRFinderResult:
     """Sweep the learning rate of ``learn`` and return what the loss did.
 
@@ -140,13 +158,14 @@ def lr_find(
     optimiser's state (momentum, learning rates) and the gradient scaler's are exactly
     as before; a
     learner that had no optimiser yet has none again. The learner's recorder and
-    printer are left out of the sweep.
+    printer are left out of the sweep. ``beta`` smooths the loss; None:
+    :func:`auto_beta` of ``num_it``.
     """
     if not (0 < start_lr < end_lr) or not math.isfinite(end_lr):
         raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if isinstance(num_it, bool) or not isinstance(num_it, int) or num_it < 2:
         raise ValueError(f"num_it must be an int >= 2, got {num_it!r}")
-    if not 0 <= beta < 1:
+    if beta is not None and not 0 <= beta < 1:
         raise ValueError(f"beta must be in [0, 1), got {beta}")
     n_batches = len(learn.dls.train_dl)
     if n_batches == 0:

@@ -230,7 +230,9 @@ def conv_explorer(
     ``kernel`` is a preset's name, a 3x3 array (shown as "custom") or a mapping of
     names to 3x3 arrays; buttons switch between it and the presets named in ``others``
     (``others=()`` for one kernel). ``n_frames`` window positions are shown, in row-major
-    order; the last frame holds the complete feature map, ReLU and max-pool.
+    order; the last frame holds the complete feature map, ReLU and max-pool, and the
+    figure opens on it, so that a reader (or a printed page) sees the whole result first;
+    the slider and the play button then show it being computed.
     """
     img = prepare_image(image, size=size, channel=channel)
     kernels = _kernel_dict(kernel, others)
@@ -306,7 +308,7 @@ def conv_explorer(
             **on("input"),
         )
     )
-    first = frame_traces(positions[0])
+    first = frame_traces(positions[-1])  # the figure opens on the complete result
     window_style = dict(mode="lines", line=dict(color=PALETTE[0], width=3), hoverinfo="skip")
     fig.add_trace(go.Scatter(**first[0], **on("input")).update(window_style, showlegend=False))
     fig.add_trace(go.Scatter(**first[1], **on("conv")).update(window_style, showlegend=False))
@@ -456,7 +458,11 @@ def conv_explorer(
     fig.update_layout(
         updatemenus=menus,
         annotations=annotations,
-        sliders=[frame_slider(frame_names, labels, "window's top-left pixel: ")],
+        sliders=[
+            frame_slider(
+                frame_names, labels, "window's top-left pixel: ", active=len(frame_names) - 1
+            )
+        ],
         showlegend=False,
     )
     return _finish(fig)

@@ -192,9 +192,11 @@ def frame_slider(
     y: float = 0.0,
     top: int = 50,
     left: int = PLAY_PAUSE_PX + SLIDER_GAP_PX,
+    active: int = 0,
 ) -> dict:
     """A slider with one step per animation frame; ``prefix`` names the quantity and its
-    units, shown before the current label (``"step: "``).
+    units, shown before the current label (``"step: "``). ``active``: the step the figure
+    opens on, whose frame's data the figure's traces must hold.
 
     The slider hangs ``top`` pixels below the plot (under the x axis's tick labels and
     title) and its rail starts ``left`` pixels right of ``x``, beside the play/pause
@@ -203,8 +205,10 @@ def frame_slider(
     """
     if len(names) != len(labels):
         raise ValueError(f"{len(names)} frame names but {len(labels)} labels")
+    if not 0 <= active < len(names):
+        raise ValueError(f"active must be a step index in [0, {len(names)}), got {active}")
     return dict(
-        active=0,
+        active=active,
         x=x,
         xanchor="left",
         len=length,

@@ -19,6 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from course_utils.lr_finder import auto_beta
 from course_utils.schedules import one_cycle_lr, one_cycle_mom, sgdr_epochs, sgdr_lr
 from course_utils.viz.style import NEUTRAL, PALETTE, _finish, compact, style_figure
 
@@ -261,10 +262,13 @@ def _smooth(values: np.ndarray, beta: float) -> np.ndarray:
     return out
 
 
-def plot_losses(recorder, *, beta: float = 0.98, title: str | None = None) -> go.Figure:
+def plot_losses(recorder, *, beta: float | None = None, title: str | None = None) -> go.Figure:
     """A fit's losses: the training loss of each batch (raw and smoothed, ``beta`` as the
     LR finder) and the validation loss after each epoch, against the iteration; the
     metrics against the epoch in a second panel (if the recorder has any).
+
+    ``beta`` None: an average over about a tenth of the run (:func:`auto_beta`), so that
+    the smoothed curve follows the loss instead of trailing behind it.
 
     Epochs are taken to be of equal length (``len(recorder.losses) / epochs`` batches).
     """
@@ -273,6 +277,8 @@ def plot_losses(recorder, *, beta: float = 0.98, title: str | None = None) -> go
     metrics = {name: list(v) for name, v in (getattr(recorder, "metrics", None) or {}).items()}
     if len(losses) == 0:
         raise ValueError("the recorder holds no losses: train first (learn.fit)")
+    if beta is None:
+        beta = auto_beta(len(losses), window_fraction=0.1)
     if not 0 <= beta < 1:
         raise ValueError(f"beta must be in [0, 1), got {beta}")
     for name, values in metrics.items():
