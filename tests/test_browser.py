@@ -67,6 +67,7 @@ TRACE_MARKS = {
     "scatter": ".scatterlayer .trace path",
     "heatmap": ".heatmaplayer .hm image",
     "bar": ".barlayer .point path",
+    "histogram": ".barlayer .point path",  # plotly draws a histogram's bins as bars
     "contour": ".contourlayer path",
     "image": ".imagelayer image",
 }

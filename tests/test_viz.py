@@ -695,3 +695,12 @@ def test_frame_slider_checks_its_active_step():
     assert frame_slider(["a", "b"], ["a", "b"], "x: ", active=1)["active"] == 1
     with pytest.raises(ValueError, match="active"):
         frame_slider(["a", "b"], ["a", "b"], "x: ", active=2)
+
+
+def test_plot_losses_uses_a_log_axis_when_losses_span_orders_of_magnitude():
+    calm = SimpleNamespace(losses=[2.0, 1.5, 1.0, 0.8], valid_losses=[0.9, 0.7], metrics={})
+    assert plot_losses(calm).layout.yaxis.type == "linear"
+    spiky = SimpleNamespace(losses=[2.0, 1.5, 1.0, 0.8], valid_losses=[410.0, 0.7], metrics={})
+    fig = plot_losses(spiky)
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.title.text == "loss (log scale)"
+    assert plot_losses(spiky, log_y=False).layout.yaxis.type == "linear"

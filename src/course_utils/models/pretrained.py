@@ -227,12 +227,12 @@ def create_cnn(
     elif chosen_by_profile:
         source = DataSource(
             f"{arch}, random initial weights",
-            "torch's default initialisation (pretrained weights need the network)",
+            "torch's default initialisation; pretrained weights are a download",
             stand_in_for=f"ImageNet weights {weights}",
         )
         message = (
-            f"{arch}: random initial weights (no pretrained weights offline; the full profile "
-            f"uses ImageNet weights {weights}), new head of {n_out} outputs"
+            f"{arch}: random initial weights, new head of {n_out} outputs\n"
+            f"  (no download in this profile; the full profile uses {weights})"
         )
     else:  # pretrained=False asked for: the same in every profile, no stand-in
         source = DataSource(f"{arch}, random initial weights", "torch's default initialisation")

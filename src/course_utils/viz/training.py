@@ -262,13 +262,20 @@ def _smooth(values: np.ndarray, beta: float) -> np.ndarray:
     return out
 
 
-def plot_losses(recorder, *, beta: float | None = None, title: str | None = None) -> go.Figure:
+LOG_LOSS_RANGE = 100.0  # plot_losses switches to a log axis when losses span more than this
+
+
+def plot_losses(
+    recorder, *, beta: float | None = None, log_y: bool | None = None, title: str | None = None
+) -> go.Figure:
     """A fit's losses: the training loss of each batch (raw and smoothed, ``beta`` as the
     LR finder) and the validation loss after each epoch, against the iteration; the
     metrics against the epoch in a second panel (if the recorder has any).
 
     ``beta`` None: an average over about a tenth of the run (:func:`auto_beta`), so that
-    the smoothed curve follows the loss instead of trailing behind it.
+    the smoothed curve follows the loss instead of trailing behind it. ``log_y`` None: a
+    logarithmic loss axis when the positive losses span more than ``LOG_LOSS_RANGE``
+    (a validation loss that spikes to hundreds would flatten every other curve).
 
     Epochs are taken to be of equal length (``len(recorder.losses) / epochs`` batches).
     """
@@ -354,7 +361,16 @@ def plot_losses(recorder, *, beta: float | None = None, title: str | None = None
         )
     style_figure(fig, title or "Training and validation losses", height=450)
     fig.update_xaxes(title_text="iteration (mini-batch)", row=1, col=1)
-    fig.update_yaxes(title_text="loss", row=1, col=1)
+    if log_y is None:
+        shown = np.concatenate([losses, valid])
+        shown = shown[np.isfinite(shown)]
+        log_y = bool((shown > 0).all() and shown.max() > LOG_LOSS_RANGE * shown.min())
+    fig.update_yaxes(
+        title_text="loss (log scale)" if log_y else "loss",
+        type="log" if log_y else "linear",
+        row=1,
+        col=1,
+    )
     if metrics:
         fig.update_xaxes(title_text="epoch", dtick=1, row=1, col=2)
         fig.update_yaxes(title_text="metric value", row=1, col=2)
