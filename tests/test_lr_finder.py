@@ -166,10 +166,3 @@ def test_auto_beta_keeps_the_average_window_short_for_short_runs():
             auto_beta(bad)
     with pytest.raises(ValueError, match="window_fraction"):
         auto_beta(10, window_fraction=0)
-
-
-def test_finder_smoothing_defaults_to_auto_beta():
-    from course_utils.lr_finder import LRFinder, auto_beta
-
-    assert LRFinder(num_it=30).beta == pytest.approx(auto_beta(30))
-    assert LRFinder(num_it=30, beta=0.5).beta == 0.5

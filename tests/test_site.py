@@ -109,7 +109,12 @@ def test_every_figure_output_is_rendered(site, docname):
     for figure in figures:
         spec_text = figure.select_one("script.cu-plotly-data").string
         assert len(spec_text.encode()) <= MAX_FIGURE_JSON_BYTES
-        assert json.loads(spec_text)["data"], "a figure with no traces"
+        spec = json.loads(spec_text)
+        assert spec["data"], "a figure with no traces"
+        # the page reserves the figure's own height: no jump, and no gap under short figures
+        height = spec.get("layout", {}).get("height")
+        reserved = figure.select_one("div.cu-plotly-canvas").get("style")
+        assert reserved == (f"min-height: {round(height)}px" if height else None), docname
 
 
 def test_the_book_has_figures_with_sliders(site):

@@ -449,10 +449,10 @@ class Learner:
         end_lr: float = 10.0,
         num_it: int = 100,
         stop_div: bool = True,
-        beta: float | None = None,
+        beta: float = 0.98,
     ):
         """Run :func:`course_utils.lr_finder.lr_find` on this learner; the model and
-        optimiser are restored afterwards. ``beta`` None: smoothing suited to ``num_it``."""
+        optimiser are restored afterwards."""
         from course_utils.lr_finder import lr_find
 
         return lr_find(self, start_lr, end_lr, num_it, stop_div, beta)

@@ -71,8 +71,18 @@ class PlotlyMimeRenderer:
             figure_json=json.dumps(figure, separators=(",", ":"), allow_nan=False),
             title=title,
             trace_types=sorted(trace_types(figure)),
+            height=_figure_height(figure),
         )
         return [node]
+
+
+def _figure_height(figure: dict) -> int | None:
+    """The figure's own height in pixels, if its layout sets one: the page reserves that
+    much room before the figure is drawn, so nothing below it moves when it appears."""
+    height = figure.get("layout", {}).get("height")
+    if isinstance(height, (int, float)) and not isinstance(height, bool) and height > 0:
+        return round(height)
+    return None
 
 
 def _figure_title(figure: dict) -> str:
@@ -113,11 +123,14 @@ def bundle_for(types: set[str]) -> str:
 
 def visit_plotly_html(self, node: PlotlyFigureNode) -> None:
     title = self.attval(node["title"])
+    height = node.get("height")
+    # the CSS reserves 360 px for a figure without a height of its own
+    reserved = f' style="min-height: {height}px"' if height else ""
     self.body.append(
         f'<figure class="cu-plotly" role="group" aria-label="{title}">'
         f'<script type="application/json" class="cu-plotly-data">'
         f"{json_for_script_tag(node['figure_json'])}</script>"
-        '<div class="cu-plotly-canvas"></div>'
+        f'<div class="cu-plotly-canvas"{reserved}></div>'
         '<noscript><p class="cu-plotly-noscript">This interactive figure needs JavaScript.</p>'
         "</noscript></figure>\n"
     )
