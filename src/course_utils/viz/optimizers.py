@@ -215,7 +215,8 @@ def optimizer_race(
     if spec["log_levels"]:
         # a curved valley spanning 4 orders of magnitude: contours of log10 f
         z, z_label = np.log10(z + 1e-3), "log₁₀ f"
-        contours = dict(coloring="lines", showlabels=True, start=-1, end=3.5, size=0.5)
+        # one level per power of ten: finer levels crowd together along the valley floor
+        contours = dict(coloring="lines", showlabels=True, start=-1, end=3, size=1)
     else:
         z, z_label = z, "f"
         contours = dict(coloring="lines", showlabels=True, start=1, end=121, size=8)

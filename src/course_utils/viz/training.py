@@ -482,7 +482,7 @@ def _grid_columns(n: int, most: int, longest_line: int, width_px: float, gap_px:
     """Columns for ``n`` images: at most ``most``, fewer if titles whose longest line has
     ``longest_line`` characters would not fit side by side in ``width_px``, then spread
     evenly over the rows (8 images in at most 6 columns: 2 rows of 4, not 6 and 2)."""
-    title_px = 0.6 * IMAGE_TITLE_FONT * longest_line + 8  # about 0.6 em a character
+    title_px = 0.55 * IMAGE_TITLE_FONT * longest_line + 8  # about 0.55 em a character
     fit = max(1, int((width_px + gap_px) // (title_px + gap_px)))
     cols = max(1, min(most, fit, n))
     rows = math.ceil(n / cols)
