@@ -418,3 +418,11 @@ def test_plot_boxes_is_small_and_cartesian(scenes):
     assert [t.showlegend for t in fig.data if t.type == "scatter" and t.mode == "lines"].count(
         True
     ) == 2  # one per layer
+
+
+def test_plot_boxes_rows_are_as_tall_as_their_square_panels(scenes):
+    images = [scenes.images[i] for i in range(8)]  # (1, 64, 64) each: square
+    fig = plot_boxes(images, [], cols=4, title="eight scenes")
+    panel = 680 * (1 - 3 * 0.02) / 4  # a panel's width in the book's column, in pixels
+    assert fig.layout.height == 90 + 2 * round(panel) + 30  # two rows and the gap between
+    assert plot_boxes(images[:2], [], cols=2, panel_px=320).layout.height == 90 + 320

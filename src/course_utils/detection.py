@@ -671,18 +671,31 @@ def _outline(boxes: np.ndarray) -> tuple[list, list]:
     return x, y
 
 
-def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=230, max_px=320):
+PLOT_WIDTH_PX = 680  # the book's column (about 700 px) less plot_boxes' side margins
+ROW_GAP_PX = 30  # between two rows of panels: room for the next row's titles
+
+
+def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=None, max_px=320):
     """Images with boxes drawn over them: a Plotly figure of image and scatter traces.
 
     ``images``: (N, 1, H, W) or (N, H, W) floats in [0, 1], or (N, H, W, 3) uint8 photos
     (shrunk to at most ``max_px`` a side for the page; the axes stay in the original
     pixels). ``layers``: :class:`BoxLayer` objects, each drawn in its own colour.
+    ``panel_px``: each row's height; None: as tall as the panels are wide in the book's
+    column, so that rows of images have no gaps between them.
     """
     images = [np.asarray(im) for im in images]
     images = [im[0] if im.ndim == 3 and im.shape[0] == 1 else im for im in images]  # drop C=1
     cols = min(cols, len(images))
     rows = math.ceil(len(images) / cols)
-    spacing = dict(horizontal_spacing=0.02, vertical_spacing=0.08 if rows > 1 else 0.0)
+    if panel_px is None:
+        panel_width = PLOT_WIDTH_PX * (1 - (cols - 1) * 0.02) / cols
+        aspect = max(im.shape[0] / im.shape[1] for im in images)  # the tallest height / width
+        panel_px = round(panel_width * aspect)
+    plot_px = rows * panel_px + (rows - 1) * ROW_GAP_PX
+    spacing = dict(
+        horizontal_spacing=0.02, vertical_spacing=ROW_GAP_PX / plot_px if rows > 1 else 0.0
+    )
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, **spacing)
     for j, image in enumerate(images):
         cell = dict(row=j // cols + 1, col=j % cols + 1)
@@ -726,7 +739,7 @@ def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=230, m
         fig.update_yaxes(range=[h, 0], **cell)  # y grows downwards, as in the image
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    style_figure(fig, title, height=90 + rows * panel_px, margin=dict(l=10, r=10, t=70, b=10))
+    style_figure(fig, title, height=90 + plot_px, margin=dict(l=10, r=10, t=70, b=10))
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.02, yanchor="top"))
     if not trace_types(fig) <= CARTESIAN_TRACE_TYPES:  # a bug here, not bad input
         raise AssertionError(f"non-cartesian traces: {trace_types(fig) - CARTESIAN_TRACE_TYPES}")
