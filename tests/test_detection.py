@@ -426,3 +426,19 @@ def test_plot_boxes_rows_are_as_tall_as_their_square_panels(scenes):
     panel = 680 * (1 - 3 * 0.02) / 4  # a panel's width in the book's column, in pixels
     assert fig.layout.height == 90 + 2 * round(panel) + 30  # two rows and the gap between
     assert plot_boxes(images[:2], [], cols=2, panel_px=320).layout.height == 90 + 320
+
+
+def test_box_labels_move_out_of_each_others_way():
+    from course_utils.detection import _label_places
+
+    # two boxes with almost the same top-left corner, one far away
+    boxes = np.array([[10.0, 10, 30, 40], [11.0, 11, 31, 30], [40.0, 5, 60, 20]])
+    placed = []
+    ys, positions = _label_places(boxes, "top", px_per_unit=5.0, placed=placed)
+    assert positions[0] == "top right" and ys[0] == 10.0  # first choice: above the box
+    assert (ys[1], positions[1]) == (30.0, "bottom right")  # below its own box instead
+    assert positions[2] == "top right"  # far from the others: stays above
+    assert len(placed) == 3
+    # text_at="bottom" tries below first
+    ys, positions = _label_places(boxes[:1], "bottom", px_per_unit=5.0, placed=[])
+    assert (ys[0], positions[0]) == (40.0, "bottom right")

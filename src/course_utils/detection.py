@@ -675,6 +675,38 @@ PLOT_WIDTH_PX = 680  # the book's column (about 700 px) less plot_boxes' side ma
 ROW_GAP_PX = 30  # between two rows of panels: room for the next row's titles
 
 
+LABEL_PX = (44, 15)  # about the width and height a short label ("3 0.87") takes, in px
+
+
+def _label_places(boxes: np.ndarray, text_at: str, px_per_unit: float, placed: list):
+    """Where to write each box's label so that labels do not cover each other: above the
+    box's top-left corner, below its bottom-left one, or just inside its top edge, the
+    first of these (``text_at`` decides which is tried first) that keeps clear of the
+    anchors in ``placed`` (pixels; appended to). Returns the labels' y and positions."""
+    ys, positions = [], []
+    for x0, y0, _, y1 in boxes.tolist():
+        above, below, inside = (y0, "top right"), (y1, "bottom right"), (y0, "bottom right")
+        order = [above, below, inside] if text_at == "top" else [below, above, inside]
+        for y, position in order:
+            # the label's box in px: above a point it spans y - LABEL_PX[1] .. y
+            top = y * px_per_unit - (LABEL_PX[1] if position.startswith("top") else 0)
+            anchor = (x0 * px_per_unit, top)
+            clear = all(
+                abs(anchor[0] - ax) >= LABEL_PX[0] or abs(anchor[1] - ay) >= LABEL_PX[1]
+                for ax, ay in placed
+            )
+            if clear:
+                break
+        else:  # nowhere clear: the first choice, as before
+            y, position = order[0]
+            top = y * px_per_unit - (LABEL_PX[1] if position.startswith("top") else 0)
+            anchor = (x0 * px_per_unit, top)
+        placed.append(anchor)
+        ys.append(y)
+        positions.append(position)
+    return ys, positions
+
+
 def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=None, max_px=320):
     """Images with boxes drawn over them: a Plotly figure of image and scatter traces.
 
@@ -697,9 +729,12 @@ def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=None, 
         horizontal_spacing=0.02, vertical_spacing=ROW_GAP_PX / plot_px if rows > 1 else 0.0
     )
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, **spacing)
+    panel_width = PLOT_WIDTH_PX * (1 - (cols - 1) * 0.02) / cols
     for j, image in enumerate(images):
         cell = dict(row=j // cols + 1, col=j % cols + 1)
         h, w = image.shape[:2]
+        px_per_unit = min(panel_width / w, panel_px / h)  # the image keeps its aspect
+        placed: list[tuple[float, float]] = []  # this panel's label anchors so far, in px
         step = max(1, math.ceil(max(h, w) / max_px))  # keep every step-th pixel
         # pixel (r, c) covers [c, c+1) x [r, r+1): its centre is at (c + 1/2, r + 1/2)
         place = dict(x0=step / 2, y0=step / 2, dx=step, dy=step)
@@ -717,17 +752,17 @@ def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=None, 
                 go.Scatter(x=x, y=y, mode="lines", line=line, showlegend=first, **group), **cell
             )
             if layer.texts is not None:
-                at = 1 if layer.text_at == "top" else 3  # y0 or y1
+                label_y, positions = _label_places(boxes, layer.text_at, px_per_unit, placed)
                 text = dict(
                     text=list(layer.texts[j]),
-                    textposition=f"{layer.text_at} right",
+                    textposition=positions,
                     textfont=dict(color=layer.color, size=12),
                     cliponaxis=False,
                 )
                 fig.add_trace(
                     go.Scatter(
                         x=boxes[:, 0].tolist(),
-                        y=boxes[:, at].tolist(),
+                        y=label_y,
                         mode="text",
                         showlegend=False,
                         **text,
