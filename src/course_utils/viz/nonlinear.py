@@ -250,7 +250,7 @@ def fit_nonlinear(
     fig.update_yaxes(title_text="y", range=[-1.6, 1.6], row=1, col=1)
     fig.update_xaxes(title_text="training step", row=1, col=2)
     # labels at 1, 2 and 5 times the powers of ten only
-    fig.update_yaxes(title_text="MSE (log scale)", type="log", dtick="D2", row=1, col=2)
+    fig.update_yaxes(title_text="MSE (log scale)", type="log", dtick=1, row=1, col=2)  # decades
     fig.update_layout(
         updatemenus=[play_pause_buttons(frame_ms=200, top=slider_top)],
         sliders=[frame_slider(names, [str(s) for s in shown], "training step: ", top=slider_top)],
