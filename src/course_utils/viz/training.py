@@ -522,10 +522,11 @@ def plot_image_grid(
     gap_px = 16
     cols = _grid_columns(len(images), cols or 6, max(map(len, lines), default=0), width_px, gap_px)
     rows = math.ceil(len(images) / cols)
-    # Pixels: each image as wide as its column (at most 200 px high), its title above it
+    # Pixels: each image as wide as its column (at most 200 px high, or `size` if larger),
+    # its title above it
     cell_px = (width_px - (cols - 1) * gap_px) / cols
     aspect = max(a.shape[0] / a.shape[1] for a in pixels)  # the tallest image's height / width
-    image_px = min(200.0, cell_px * min(aspect, 1.5))
+    image_px = min(max(200.0, size), cell_px * min(aspect, 1.5))
     n_lines = max((t.count("<br>") + 1 for t in texts or []), default=0)
     title_px = round(1.35 * IMAGE_TITLE_FONT * n_lines) + 8 if n_lines else 0
     plot_px = rows * image_px + (rows - 1) * title_px
