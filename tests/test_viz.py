@@ -704,3 +704,11 @@ def test_plot_losses_uses_a_log_axis_when_losses_span_orders_of_magnitude():
     fig = plot_losses(spiky)
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.title.text == "loss (log scale)"
     assert plot_losses(spiky, log_y=False).layout.yaxis.type == "linear"
+
+
+def test_image_grid_shows_one_large_image_at_its_size():
+    mosaic = np.zeros((368, 368, 3))  # floats in [0, 1]
+    fig = plot_image_grid([mosaic], ["a mosaic"], size=368, title="one image")
+    assert fig.layout.height > 368  # shown at its own size, not capped at 200 px
+    with pytest.raises(ValueError, match="size must be 1..512"):
+        plot_image_grid([mosaic], size=600)

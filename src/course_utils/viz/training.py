@@ -510,8 +510,8 @@ def plot_image_grid(
         raise ValueError("no images to show")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"got {len(titles)} titles for {len(images)} images")
-    if not 1 <= size <= 256:
-        raise ValueError(f"size must be 1..256 px, got {size}")
+    if not 1 <= size <= 512:  # the page's column is about 700 px wide
+        raise ValueError(f"size must be 1..512 px, got {size}")
     if cols is not None and cols < 1:
         raise ValueError(f"cols must be at least 1, got {cols}")
     pixels = [_as_uint8_image(image, size) for image in images]
