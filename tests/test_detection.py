@@ -434,11 +434,21 @@ def test_box_labels_move_out_of_each_others_way():
     # two boxes with almost the same top-left corner, one far away
     boxes = np.array([[10.0, 10, 30, 40], [11.0, 11, 31, 30], [40.0, 5, 60, 20]])
     placed = []
-    ys, positions = _label_places(boxes, "top", px_per_unit=5.0, placed=placed)
+    texts, ys, positions = _label_places(boxes, ["3", "5", "7"], "top", 5.0, placed)
+    assert texts == ["3", "5", "7"]
     assert positions[0] == "top right" and ys[0] == 10.0  # first choice: above the box
     assert (ys[1], positions[1]) == (30.0, "bottom right")  # below its own box instead
     assert positions[2] == "top right"  # far from the others: stays above
     assert len(placed) == 3
     # text_at="bottom" tries below first
-    ys, positions = _label_places(boxes[:1], "bottom", px_per_unit=5.0, placed=[])
+    _, ys, positions = _label_places(boxes[:1], ["3"], "bottom", 5.0, [])
     assert (ys[0], positions[0]) == (40.0, "bottom right")
+
+
+def test_a_label_repeated_on_top_of_itself_is_written_once():
+    from course_utils.detection import _label_places
+
+    # five anchors matched to one digit, corners a pixel apart: one "0" is enough
+    boxes = np.array([[10.0 + i, 10 + i, 30, 40] for i in range(5)])
+    texts, _, _ = _label_places(boxes, ["0"] * 5, "top", 5.0, [])
+    assert texts[0] == "0" and texts.count("0") < 5 and set(texts) <= {"0", ""}

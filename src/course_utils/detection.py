@@ -678,33 +678,50 @@ ROW_GAP_PX = 30  # between two rows of panels: room for the next row's titles
 LABEL_PX = (44, 15)  # about the width and height a short label ("3 0.87") takes, in px
 
 
-def _label_places(boxes: np.ndarray, text_at: str, px_per_unit: float, placed: list):
+def _labels_near(placed: list, x: float, y: float, position: str, px_per_unit: float):
+    """A label written at data point (x, y) with ``position``: its top-left in pixels, and
+    the texts of the labels in ``placed`` ((x, y, text) in pixels) that it would overlap."""
+    # the label's box in px: above its point it spans y - LABEL_PX[1] .. y
+    left = x * px_per_unit
+    top = y * px_per_unit - (LABEL_PX[1] if position.startswith("top") else 0)
+    hits = [
+        text
+        for px, py, text in placed
+        if abs(left - px) < LABEL_PX[0] and abs(top - py) < LABEL_PX[1]
+    ]
+    return (left, top), hits
+
+
+def _label_places(
+    boxes: np.ndarray, texts: list[str], text_at: str, px_per_unit: float, placed: list
+):
     """Where to write each box's label so that labels do not cover each other: above the
     box's top-left corner, below its bottom-left one, or just inside its top edge, the
     first of these (``text_at`` decides which is tried first) that keeps clear of the
-    anchors in ``placed`` (pixels; appended to). Returns the labels' y and positions."""
-    ys, positions = [], []
-    for x0, y0, _, y1 in boxes.tolist():
+    labels in ``placed`` ((x, y, text) in pixels; appended to). A label that would repeat
+    the same text on top of an earlier one adds nothing and is left blank.
+    Returns the labels' texts, y and positions."""
+    shown, ys, positions = [], [], []
+    for (x0, y0, _, y1), label in zip(boxes.tolist(), texts, strict=True):
         above, below, inside = (y0, "top right"), (y1, "bottom right"), (y0, "bottom right")
         order = [above, below, inside] if text_at == "top" else [below, above, inside]
-        for y, position in order:
-            # the label's box in px: above a point it spans y - LABEL_PX[1] .. y
-            top = y * px_per_unit - (LABEL_PX[1] if position.startswith("top") else 0)
-            anchor = (x0 * px_per_unit, top)
-            clear = all(
-                abs(anchor[0] - ax) >= LABEL_PX[0] or abs(anchor[1] - ay) >= LABEL_PX[1]
-                for ax, ay in placed
-            )
-            if clear:
-                break
-        else:  # nowhere clear: the first choice, as before
-            y, position = order[0]
-            top = y * px_per_unit - (LABEL_PX[1] if position.startswith("top") else 0)
-            anchor = (x0 * px_per_unit, top)
-        placed.append(anchor)
+        y, position = order[0]
+        anchor, hits = _labels_near(placed, x0, y, position, px_per_unit)
+        if label in hits:  # the same text is already written there
+            shown.append("")
+        else:
+            for y, position in order:
+                anchor, hits = _labels_near(placed, x0, y, position, px_per_unit)
+                if not hits:
+                    break
+            else:  # nowhere clear: the first choice
+                y, position = order[0]
+                anchor, _ = _labels_near(placed, x0, y, position, px_per_unit)
+            shown.append(label)
+            placed.append((*anchor, label))
         ys.append(y)
         positions.append(position)
-    return ys, positions
+    return shown, ys, positions
 
 
 def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=None, max_px=320):
@@ -752,9 +769,11 @@ def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=None, 
                 go.Scatter(x=x, y=y, mode="lines", line=line, showlegend=first, **group), **cell
             )
             if layer.texts is not None:
-                label_y, positions = _label_places(boxes, layer.text_at, px_per_unit, placed)
+                labels, label_y, positions = _label_places(
+                    boxes, list(layer.texts[j]), layer.text_at, px_per_unit, placed
+                )
                 text = dict(
-                    text=list(layer.texts[j]),
+                    text=labels,
                     textposition=positions,
                     textfont=dict(color=layer.color, size=12),
                     cliponaxis=False,
