@@ -452,3 +452,11 @@ def test_a_label_repeated_on_top_of_itself_is_written_once():
     boxes = np.array([[10.0 + i, 10 + i, 30, 40] for i in range(5)])
     texts, _, _ = _label_places(boxes, ["0"] * 5, "top", 5.0, [])
     assert texts[0] == "0" and texts.count("0") < 5 and set(texts) <= {"0", ""}
+
+
+def test_plot_boxes_panels_without_labels(scenes):
+    boxes = scenes.targets(0)[0]
+    layer = BoxLayer("found", [boxes, boxes], [[], ["x"] * len(boxes)])  # labels on the right
+    fig = plot_boxes([scenes.images[0]] * 2, [layer], cols=2)
+    texts = [t for t in fig.data if t.type == "scatter" and t.mode == "text"]
+    assert len(texts) == 1 and list(texts[0].text) == ["x"] * len(boxes)

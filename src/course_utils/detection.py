@@ -768,7 +768,7 @@ def plot_boxes(images, layers, *, titles=None, cols=4, title="", panel_px=None, 
             fig.add_trace(
                 go.Scatter(x=x, y=y, mode="lines", line=line, showlegend=first, **group), **cell
             )
-            if layer.texts is not None:
+            if layer.texts is not None and len(layer.texts[j]) > 0:  # [] for no labels here
                 labels, label_y, positions = _label_places(
                     boxes, list(layer.texts[j]), layer.text_at, px_per_unit, placed
                 )
