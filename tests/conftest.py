@@ -40,3 +40,16 @@ def chromium_path() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    """A private torch cache (its checkpoints folder) and a clean provenance record."""
+    from course_utils.provenance import _sources
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    saved = dict(_sources)
+    _sources.clear()
+    yield tmp_path / "torch" / "hub" / "checkpoints"
+    _sources.clear()
+    _sources.update(saved)

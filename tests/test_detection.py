@@ -36,7 +36,7 @@ from course_utils.detection import (
     run_pretrained,
     ssd_loss,
 )
-from course_utils.provenance import _sources, data_sources
+from course_utils.provenance import data_sources
 from course_utils.viz.style import CARTESIAN_TRACE_TYPES, trace_types
 
 
@@ -362,16 +362,6 @@ def test_bad_input_says_what_is_wrong():
 
 
 # ----- the pretrained detector and the figure ------------------------------------------------
-@pytest.fixture
-def torch_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    saved = dict(_sources)
-    _sources.clear()
-    yield tmp_path / "torch" / "hub" / "checkpoints"
-    _sources.clear()
-    _sources.update(saved)
-
-
 def test_pretrained_detector_is_downloaded_verified_and_loaded(torch_home):
     from torchvision.models.detection import ssdlite320_mobilenet_v3_large
 

@@ -29,7 +29,7 @@ from course_utils.models.pretrained import (
     download_weights,
     load_weights_file,
 )
-from course_utils.provenance import _sources, data_sources
+from course_utils.provenance import data_sources
 
 
 @pytest.fixture
@@ -40,14 +40,9 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def torch_home(tmp_path, monkeypatch):
-    """A private torch cache, and a clean provenance record, for every test."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    saved = dict(_sources)
-    _sources.clear()
-    yield tmp_path / "torch" / "hub" / "checkpoints"
-    _sources.clear()
-    _sources.update(saved)
+def private_torch_home(torch_home):
+    """Every test here gets conftest's private torch cache and clean provenance record."""
+    return torch_home
 
 
 def reference_resnet18(seed: int = 1) -> nn.Module:
