@@ -26,9 +26,9 @@ import plotly.graph_objects as go
 
 from course_utils.viz.style import (
     PALETTE,
-    _finish,
     compact,
     control_label,
+    finish_figure,
     frame_slider,
     play_pause_buttons,
     slider_margin,
@@ -465,7 +465,7 @@ def conv_explorer(
         ],
         showlegend=False,
     )
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 def _partial(values: np.ndarray, done: np.ndarray) -> list:

@@ -18,9 +18,9 @@ from plotly.subplots import make_subplots
 from course_utils.viz.style import (
     NEUTRAL,
     PALETTE,
-    _finish,
     compact,
     control_label,
+    finish_figure,
     frame_slider,
     play_pause_buttons,
     slider_margin,
@@ -96,7 +96,7 @@ def activations_figure(title: str | None = None) -> go.Figure:
         annotations=[control_label("show:", x=0.095, y=1.02)],
         margin=dict(t=110),
     )
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 def nonlinear_data(n: int = 80, noise: float = 0.1, seed: int = 0):
@@ -262,4 +262,4 @@ def fit_nonlinear(
             yanchor="top",
         ),
     )
-    return _finish(fig)
+    return finish_figure(fig)

@@ -27,9 +27,9 @@ import torch
 from course_utils.viz.style import (
     NEUTRAL,
     PALETTE,
-    _finish,
     compact,
     control_label,
+    finish_figure,
     frame_slider,
     play_pause_buttons,
     slider_margin,
@@ -354,4 +354,4 @@ def optimizer_race(
             entrywidthmode="pixels",
         ),
     )
-    return _finish(fig)
+    return finish_figure(fig)

@@ -25,9 +25,9 @@ from plotly.subplots import make_subplots
 from course_utils.viz.style import (
     NEUTRAL,
     PALETTE,
-    _finish,
     compact,
     control_label,
+    finish_figure,
     frame_slider,
     play_pause_buttons,
     slider_margin,
@@ -276,4 +276,4 @@ def sgd_explorer(
         sliders=[frame_slider(names, [str(s) for s in shown], "step: ")],
         showlegend=False,
     )
-    return _finish(fig)
+    return finish_figure(fig)

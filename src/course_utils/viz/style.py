@@ -32,6 +32,7 @@ __all__ = [
     "check_figure_size",
     "compact",
     "control_label",
+    "finish_figure",
     "frame_slider",
     "play_pause_buttons",
     "slider_margin",
@@ -129,7 +130,7 @@ def check_figure_size(fig: go.Figure, limit: int = FIGURE_SIZE_LIMIT) -> int:
     return size
 
 
-def _finish(fig: go.Figure) -> go.Figure:
+def finish_figure(fig: go.Figure) -> go.Figure:
     """The last step of every builder: the size budget and the cartesian bundle's types."""
     other = trace_types(fig) - CARTESIAN_TRACE_TYPES
     if other:  # a programming error in a builder, not bad input

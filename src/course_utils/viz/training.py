@@ -21,7 +21,7 @@ from plotly.subplots import make_subplots
 
 from course_utils.lr_finder import auto_beta
 from course_utils.schedules import one_cycle_lr, one_cycle_mom, sgdr_epochs, sgdr_lr
-from course_utils.viz.style import NEUTRAL, PALETTE, _finish, compact, style_figure
+from course_utils.viz.style import NEUTRAL, PALETTE, compact, finish_figure, style_figure
 
 __all__ = [
     "example_titles",
@@ -118,7 +118,7 @@ def plot_lr_find(result, *, title: str | None = None) -> go.Figure:
     fig.update_xaxes(title_text=LR_AXIS_TITLE, type="log", exponentformat="power")
     fig.update_yaxes(title_text="loss", range=y_range)
     fig.update_layout(legend=dict(x=0.01, y=0.01, xanchor="left", yanchor="bottom"))
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 # --------------------------------------------------------------------------- schedules
@@ -177,7 +177,7 @@ def _schedule_figure(
     else:
         fig.update_yaxes(title_text="momentum", row=2, col=1)
     fig.update_layout(showlegend=False)
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 def _positions(n_iter: int) -> list[float]:
@@ -376,7 +376,7 @@ def plot_losses(
         fig.update_yaxes(title_text="metric value", row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"))
     fig.update_layout(margin=dict(b=110))
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 # --------------------------------------------------------------------------- confusion
@@ -423,7 +423,7 @@ def plot_confusion_matrix(
     # categories: class names such as "3" must not become numbers on a linear axis
     fig.update_xaxes(title_text="predicted", type="category", tickangle=-45 if n > 8 else 0)
     fig.update_yaxes(title_text="actual", type="category", autorange="reversed", scaleanchor="x")
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 # --------------------------------------------------------------------------- images
@@ -557,7 +557,7 @@ def plot_image_grid(
         height=round(plot_px + margin["t"] + margin["b"]),
         margin=margin,
     )
-    return _finish(fig)
+    return finish_figure(fig)
 
 
 # --------------------------------------------------------------------------- PCA
@@ -635,4 +635,4 @@ def plot_embeddings_pca(
     fig.update_xaxes(title_text=f"PC1 ({100 * explained[0]:.1f}% of the variance)")
     fig.update_yaxes(title_text=f"PC2 ({100 * explained[1]:.1f}% of the variance)")
     fig.update_layout(showlegend=len(groups) > 1)
-    return _finish(fig)
+    return finish_figure(fig)
