@@ -16,11 +16,11 @@ BUILD_FLAGS := --warningiserror --nitpick --keep-going
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml src/course_book/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e . -e src/course_book
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
@@ -34,7 +34,7 @@ unit: venv
 	$(BIN)/python -m pytest -m "not site and not browser"
 
 notebooks: venv
-	$(BIN)/python -m course_utils.sphinxext.launch --out _build/launch
+	$(BIN)/python -m course_book.launch --out _build/launch
 
 chapter: notebooks
 	@test -n "$(NB)" || (echo "usage: make chapter NB=book/section1/numpy.md" >&2; exit 2)

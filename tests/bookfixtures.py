@@ -45,7 +45,7 @@ def notebook_page(title: str, *cells: str, provenance: bool = True) -> str:
 
 
 SPHINX_CONF = """\
-extensions = ["myst_nb", "course_utils.sphinxext"]
+extensions = ["myst_nb", "course_book"]
 html_theme = "sphinx_book_theme"
 html_theme_options = {{
     "repository_url": "https://github.com/example/course",

@@ -1,4 +1,4 @@
-"""Launch notebooks, the library hash, and the page execution checks (no Sphinx build)."""
+"""Launch notebooks and the page execution checks (no Sphinx build)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from bookfixtures import REPO, notebook_page
 from docutils import nodes
 from docutils.utils import new_document
 
-from course_utils.sphinxext import execution
-from course_utils.sphinxext.common import json_for_script_tag
-from course_utils.sphinxext.launch import LaunchTarget, is_notebook_markdown, launch_notebook
-from course_utils.sphinxext.provenance import ProvenanceNode
+from course_book import execution
+from course_book.common import json_for_script_tag
+from course_book.launch import LaunchTarget, is_notebook_markdown, launch_notebook
+from course_book.provenance import ProvenanceNode
 
 TARGET = LaunchTarget(repo_url="https://github.com/example/course", commit="abc1234")
 
@@ -61,7 +61,7 @@ def test_urls():
 def test_make_notebooks_cli_writes_every_chapter(tmp_path):
     out = tmp_path / "launch"
     result = subprocess.run(
-        [sys.executable, "-m", "course_utils.sphinxext.launch", "--root", str(REPO), "--out", out],
+        [sys.executable, "-m", "course_book.launch", "--root", str(REPO), "--out", out],
         capture_output=True,
         text=True,
         check=True,
@@ -73,22 +73,6 @@ def test_make_notebooks_cli_writes_every_chapter(tmp_path):
         written = out / chapter.relative_to(REPO).with_suffix(".ipynb")
         assert json.loads(written.read_text())["nbformat"] == 4
     assert "course_utils @ git+" in (out / ".binder" / "requirements.txt").read_text()
-
-
-def test_library_hash_changes_with_the_source(tmp_path, monkeypatch):
-    package = tmp_path / "hashme"
-    package.mkdir()
-    (package / "__init__.py").write_text("A = 1\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    first = execution.library_hash(["hashme"])
-    assert first == execution.library_hash(["hashme"])
-    (package / "__init__.py").write_text("A = 2\n")
-    assert execution.library_hash(["hashme"]) != first
-
-
-def test_library_hash_names_a_missing_module():
-    with pytest.raises(Exception, match="cannot import 'no_such_module_here'"):
-        execution.library_hash(["no_such_module_here"])
 
 
 class FakeEnv:

@@ -1,4 +1,4 @@
-"""The course outline as data (course_utils.outline) against the seed outlines it came from."""
+"""The course outline as data (course_book.outline) against the seed outlines it came from."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.outline import (
+from course_book.outline import (
     LESSONS,
     MOMENTS,
     SECTIONS,

@@ -8,15 +8,18 @@ import json
 import plotly.graph_objects as go
 import pytest
 
-from course_utils.sphinxext.plotly_figures import (
+from course_book.plotly_figures import (
     CARTESIAN_JS,
     PLOTLY_JS,
     VENDOR_DIR,
     bundle_for,
     cartesian_bundle,
     installed_plotly_js_version,
+    plotly_js_path,
+    registered_trace_types,
     trace_types,
 )
+from course_utils.viz.style import CARTESIAN_TRACE_TYPES
 
 
 def test_vendored_bundle_matches_its_manifest_and_the_installed_plotly():
@@ -28,6 +31,16 @@ def test_vendored_bundle_matches_its_manifest_and_the_installed_plotly():
     assert manifest["version"] == installed_plotly_js_version()
     assert f"plotly.js (cartesian - minified) v{manifest['version']}" in data[:200].decode()
     assert (VENDOR_DIR / "LICENSE.plotly.js").is_file()
+
+
+def test_the_library_lists_exactly_the_trace_types_the_vendored_bundle_registers():
+    # One list of trace types (course_utils.viz.style); the bundle itself is the reference.
+    bundle = (VENDOR_DIR / CARTESIAN_JS).read_text(encoding="utf-8")
+    assert registered_trace_types(bundle) == CARTESIAN_TRACE_TYPES
+    assert cartesian_bundle()[1] == CARTESIAN_TRACE_TYPES
+    # and the full bundle registers more (surface, scattergl, ...), so the parse is real
+    full = registered_trace_types(plotly_js_path().read_text(encoding="utf-8"))
+    assert full > CARTESIAN_TRACE_TYPES and {"surface", "scattergl"} <= full
 
 
 def test_trace_types_include_animation_frames():
@@ -53,7 +66,7 @@ def test_bundle_for_a_page(types, bundle):
 
 
 def test_a_stale_bundle_falls_back_to_the_full_plotly_js(monkeypatch):
-    import course_utils.sphinxext.plotly_figures as plotly_figures
+    import course_book.plotly_figures as plotly_figures
 
     monkeypatch.setattr(plotly_figures, "installed_plotly_js_version", lambda: "0.0.1")
     assert bundle_for({"scatter"}) == PLOTLY_JS

@@ -197,7 +197,7 @@ def test_binder_environment_is_cpu_only_and_pinned(site):
 
 
 def test_landing_page_embeds_every_lecture_moment(site):
-    from course_utils.outline import LESSONS, MOMENTS
+    from course_book.outline import LESSONS, MOMENTS
 
     soup = page(site, "book/index")
     players = soup.select("div.cu-video-player")
@@ -238,7 +238,7 @@ SECTION2_PAGES = {
 
 
 def test_section2_pages_cover_every_moment_of_the_outline():
-    from course_utils.outline import SECTIONS
+    from course_book.outline import SECTIONS
 
     (section2,) = [section for section in SECTIONS if section.number == 2]
     outline = {(m.video_id, m.seconds) for topic in section2.topics for m in topic.moments}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -151,35 +151,84 @@ def test_a_failing_cell_fails_the_jupyter_book_build(tmp_path):
     assert "ZeroDivisionError" in output
 
 
-def test_library_change_re_executes_pages(tmp_path):
-    """The cache keys on the library: editing it re-runs the page; no edit, no re-run."""
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    (lib / "fixturelib.py").write_text("VALUE = 'first'\n")
-    cell = """
-    import time
-    import fixturelib
-    print(f"value={fixturelib.VALUE} stamp={time.time_ns()}")
+FIXTURE_LIBRARY = {
+    "__init__.py": '"""A library for the cache tests: a imports b; c stands alone."""\n',
+    "a.py": "from .b import VALUE as B_VALUE\n\nVALUE = 'a+' + B_VALUE\n",
+    "b.py": "VALUE = 'b-first'\n",
+    "c.py": "VALUE = 'c'\n",
+}
+STAMP_CELL = """
+import time
+{imports}
+print(f"value={{{value}}} stamp={{time.time_ns()}}")
+"""
+
+
+def stamp_cell(imports: str, value: str) -> str:
+    return STAMP_CELL.format(imports=imports, value=value)
+
+
+def test_each_page_re_executes_when_the_code_it_runs_changes_and_only_then(tmp_path):
+    """The cache keys each page on its cells and the library modules it imports.
+
+    Four builds of one book: nothing changed, a static file changed, a module changed
+    (only its importers run again), a page's prose changed (served from the cache, with
+    its outputs in the published notebook).
     """
+    lib = tmp_path / "lib" / "fixturelib"
+    lib.mkdir(parents=True)
+    for name, text in FIXTURE_LIBRARY.items():
+        (lib / name).write_text(text)
     pages = {
-        "index": "# Book\n\n```{toctree}\nuses_lib\n```\n",
-        "uses_lib": notebook_page("Uses the library", textwrap.dedent(cell)),
+        "index": "# Book\n\n```{toctree}\nuses_a\nuses_c\nplain\n```\n",
+        # uses_a imports fixturelib.a, which imports fixturelib.b: it runs b too
+        "uses_a": notebook_page("Uses a", stamp_cell("import fixturelib.a", "fixturelib.a.VALUE")),
+        "uses_c": notebook_page("Uses c", stamp_cell("from fixturelib import c", "c.VALUE")),
+        "plain": notebook_page("Plain", stamp_cell("", "'plain'")),
     }
     root = write_sphinx_book(
-        tmp_path / "book", pages, 'course_execution_dependencies = ["fixturelib"]'
+        tmp_path / "book",
+        pages,
+        'course_execution_dependencies = ["fixturelib"]\nhtml_static_path = ["static"]',
     )
-    import os
+    (root / "static").mkdir()
+    (root / "static" / "extra.css").write_text("body { margin: 0; }\n")
+    env = {"PYTHONPATH": os.pathsep.join([str(lib.parent), os.environ.get("PYTHONPATH", "")])}
 
-    env = {"PYTHONPATH": os.pathsep.join([str(lib), os.environ.get("PYTHONPATH", "")])}
-
-    def printed() -> str:
+    def build() -> dict[str, str]:
         result = sphinx_build(root, env)
         assert result.returncode == 0, result.stdout + result.stderr
-        text = (root / "_build" / "html" / "uses_lib.html").read_text()
-        return re.search(r"value=\w+ stamp=\d+", text).group(0)
+        assert sphinx_warnings(result.stderr) == []
+        printed = {}
+        for page in ("uses_a", "uses_c", "plain"):
+            text = (root / "_build" / "html" / f"{page}.html").read_text()
+            printed[page] = re.search(r"value=\S+ stamp=\d+", text).group(0)
+            # the published notebook ("download .ipynb") is the executed one, every time
+            for folder in (
+                root / "_build" / "html" / "_sources",
+                root / "_build" / "jupyter_execute",
+            ):
+                notebook = json.loads((folder / f"{page}.ipynb").read_text())
+                outputs = [
+                    o for c in notebook["cells"] if c["cell_type"] == "code" for o in c["outputs"]
+                ]
+                assert any(printed[page] in "".join(o.get("text", "")) for o in outputs), folder
+        return printed
 
-    first = printed()
-    assert first.startswith("value=first")
-    assert printed() == first  # nothing changed: the cached outputs are reused
-    (lib / "fixturelib.py").write_text("VALUE = 'second'\n")
-    assert printed().startswith("value=second")
+    first = build()
+    assert first["uses_a"].startswith("value=a+b-first")
+    assert build() == first  # nothing changed: every page's cached outputs are reused
+
+    (root / "static" / "extra.css").write_text("body { margin: 0; } /* edited */\n")
+    assert build() == first  # a static file is no code that a page runs
+
+    (lib / "b.py").write_text("VALUE = 'b-second'\n")  # imported by a, so by uses_a only
+    second = build()
+    assert second["uses_a"].startswith("value=a+b-second") and second["uses_a"] != first["uses_a"]
+    assert second["uses_c"] == first["uses_c"] and second["plain"] == first["plain"]
+
+    uses_c = root / "uses_c.md"  # a prose-only edit: read again, served from the cache
+    uses_c.write_text(uses_c.read_text().replace("# Uses c\n", "# Uses c\n\nOne more sentence.\n"))
+    third = build()
+    assert third == second
+    assert "One more sentence." in (root / "_build" / "html" / "uses_c.html").read_text()

@@ -1,4 +1,4 @@
-"""The ``video`` directive (course_utils.sphinxext.video), built by Sphinx in a temporary folder."""
+"""The ``video`` directive (course_book.video), built by Sphinx in a temporary folder."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 from bs4 import BeautifulSoup
 from sphinx.testing.util import SphinxTestApp
 
-from course_utils.outline import LESSONS, moments_for_video
+from course_book.outline import LESSONS, moments_for_video
 
 REPO = Path(__file__).resolve().parents[1]
 STATIC = REPO / "src" / "course_utils" / "sphinxext" / "static"
 
 CONF = """\
 project = "course"
-extensions = ["myst_parser", "course_utils.sphinxext.video"]
+extensions = ["myst_parser", "course_book.video"]
 myst_enable_extensions = ["colon_fence", "dollarmath", "amsmath", "deflist"]
 """
 

@@ -2,7 +2,7 @@
 
 Chapters end with a cell (input hidden in the book) that calls
 :func:`provenance`. It displays a small report that reads as text in Jupyter
-or Colab and, in the book, is rendered by :mod:`course_utils.sphinxext` as the
+or Colab and, in the book, is rendered by :mod:`course_book` as the
 notice at the top of the page and the footer at its bottom.
 
 Datasets register themselves through :func:`record_data_source` when a chapter

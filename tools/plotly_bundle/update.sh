@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PACKAGE=plotly.js-cartesian-dist-min
-VENDOR=src/course_utils/sphinxext/vendor
+VENDOR=src/course_book/vendor
 version=$(.venv/bin/python -c "import plotly.offline as o; print(o.get_plotlyjs_version())")
 
 work=$(mktemp -d)
@@ -28,10 +28,9 @@ cat >"$VENDOR/plotly-bundles.json" <<JSON
     "npm_package": "$PACKAGE",
     "version": "$version",
     "npm_integrity": "$integrity",
-    "sha256": "$sha",
-    "traces": ["bar", "box", "contour", "heatmap", "histogram", "histogram2d",
-               "histogram2dcontour", "image", "pie", "scatter", "scatterternary", "violin"]
+    "sha256": "$sha"
   }
 }
 JSON
 echo "vendored $PACKAGE@$version ($sha)"
+echo "its trace types must equal course_utils.viz.style.CARTESIAN_TRACE_TYPES (tests/test_plotly_bundle.py)"

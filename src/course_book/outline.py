@@ -4,7 +4,7 @@ Deep Learning Part 1 is organised in four sections (preparatory session, image
 understanding, structured data, NLP and recommendation). Their topics point into
 the seven lecture videos of the 2018 course at labelled moments. This module
 holds that outline as plain data, so that the book's landing page, the ``video``
-directive (:mod:`course_utils.sphinxext.video`) and the tests read the same
+directive (:mod:`course_book.video`) and the tests read the same
 facts. It imports nothing beyond the standard library.
 
 Timestamps are stored in seconds. :func:`parse_timestamp` reads the forms used

@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import filecmp
 import json
+import re
 import shutil
 from functools import cache
 from pathlib import Path
 
+import plotly
 from docutils import nodes
+from plotly.offline import get_plotlyjs_version
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from course_utils.sphinxext.common import add_static_dir, json_for_script_tag
+from course_book.common import add_static_dir, json_for_script_tag
 
 __all__ = [
     "MIME_TYPE",
@@ -37,6 +40,7 @@ __all__ = [
     "bundle_for",
     "cartesian_bundle",
     "plotly_js_path",
+    "registered_trace_types",
     "setup",
     "trace_types",
 ]
@@ -101,15 +105,32 @@ def trace_types(figure: dict) -> set[str]:
 
 
 @cache
-def cartesian_bundle() -> tuple[str, frozenset[str]]:
-    """The vendored cartesian bundle's plotly.js version and the trace types it holds."""
+def cartesian_bundle_version() -> str:
+    """The plotly.js version of the vendored cartesian bundle (from its manifest)."""
     manifest = json.loads((VENDOR_DIR / "plotly-bundles.json").read_text())[CARTESIAN_JS]
-    return manifest["version"], frozenset(manifest["traces"])
+    return manifest["version"]
+
+
+def cartesian_bundle() -> tuple[str, frozenset[str]]:
+    """The vendored cartesian bundle's plotly.js version and the trace types it holds.
+
+    The trace types are the library's :data:`~course_utils.viz.style.CARTESIAN_TRACE_TYPES`,
+    the one list of them; ``tests/test_plotly_bundle.py`` checks it against the trace
+    modules the vendored file registers (:func:`registered_trace_types`).
+    """
+    # Imported when a page with a figure is written, not when the extension loads:
+    # importing course_utils.viz loads torch, which a build with nothing to write never needs.
+    from course_utils.viz.style import CARTESIAN_TRACE_TYPES
+
+    return cartesian_bundle_version(), CARTESIAN_TRACE_TYPES
+
+
+def registered_trace_types(bundle_js: str) -> frozenset[str]:
+    """The trace types a plotly.js bundle registers (``moduleType:"trace",name:"bar"``)."""
+    return frozenset(re.findall(r'moduleType:"trace",name:"(\w+)"', bundle_js))
 
 
 def installed_plotly_js_version() -> str:
-    from plotly.offline import get_plotlyjs_version
-
     return get_plotlyjs_version()
 
 
@@ -143,8 +164,6 @@ def skip_node(self, node) -> None:
 
 def plotly_js_path() -> Path:
     """The full plotly.js bundle that ships inside the installed ``plotly`` package."""
-    import plotly
-
     path = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
     if not path.is_file():
         raise FileNotFoundError(f"plotly.js not found in the installed plotly package: {path}")
@@ -165,7 +184,7 @@ def add_plotly_scripts(app: Sphinx, pagename, templatename, context, doctree) ->
 
 def warn_on_stale_bundle(app: Sphinx) -> None:
     """Warn when the vendored bundle is not the installed plotly.js (pages get the full one)."""
-    version, _ = cartesian_bundle()
+    version = cartesian_bundle_version()
     installed = installed_plotly_js_version()
     if version != installed:
         logger.warning(

@@ -9,8 +9,8 @@ Used on the landing page (``book/index.md``) and in chapters, from MyST::
     ```
 
 The argument is the YouTube video id. ``:title:`` defaults to the lesson's title
-when :mod:`course_utils.outline` knows the video. Each content line is
-``TIMESTAMP LABEL``, the timestamp in any form :func:`~course_utils.outline.parse_timestamp`
+when :mod:`course_book.outline` knows the video. Each content line is
+``TIMESTAMP LABEL``, the timestamp in any form :func:`~course_book.outline.parse_timestamp`
 reads (``1:02:11``, ``2:11``, ``3731``, ``1h2m11s``).
 
 The output is progressive enhancement. Every builder gets ordinary nodes: a
@@ -50,8 +50,8 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 from sphinx.writers.html5 import HTML5Translator
 
-from course_utils.outline import format_timestamp, lesson_for_video, parse_timestamp, video_url
-from course_utils.sphinxext.common import add_static_dir
+from course_book.common import add_static_dir
+from course_book.outline import format_timestamp, lesson_for_video, parse_timestamp, video_url
 
 __all__ = ["VideoDirective", "setup", "video_link", "video_player"]
 
@@ -251,8 +251,8 @@ class PlainVideoLinks(SphinxPostTransform):
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the directive, its nodes and its static files.
 
-    Usable on its own (``extensions = ["course_utils.sphinxext.video"]``) or through
-    :mod:`course_utils.sphinxext`, which ignores the returned metadata.
+    Usable on its own (``extensions = ["course_book.video"]``) or through
+    :mod:`course_book`, which ignores the returned metadata.
     """
     app.add_directive("video", VideoDirective)
     app.add_node(video_player, html=(visit_video_player_html, None))

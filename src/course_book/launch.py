@@ -26,6 +26,10 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
+
+from course_book.execution import notebook_docnames
+from course_book.provenance import build_info
 
 __all__ = [
     "LAUNCH_BRANCH",
@@ -142,8 +146,6 @@ def write_launch_tree(
 
 
 def _target(app) -> LaunchTarget:
-    from course_utils.sphinxext.provenance import build_info
-
     info = build_info(str(app.srcdir))
     repo_url = app.config.html_theme_options.get("repository_url", "")
     commit = info.commit if info.commit != "unknown" else "main"
@@ -151,8 +153,6 @@ def _target(app) -> LaunchTarget:
 
 
 def _sources(app) -> dict[str, Path]:
-    from course_utils.sphinxext.execution import notebook_docnames
-
     sources = {}
     for docname in notebook_docnames(app.env):
         path = Path(app.env.doc2path(docname))
@@ -209,10 +209,6 @@ def _cli_sources(root: Path) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import yaml
-
-    from course_utils.sphinxext.provenance import build_info
-
     parser = argparse.ArgumentParser(description="Write the chapters' launch notebooks.")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root")
     parser.add_argument("--out", type=Path, default=Path("_build/launch"))

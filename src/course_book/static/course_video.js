@@ -8,7 +8,7 @@
  * points the same iframe at the new start. Without this script, the timestamp
  * links are ordinary links to youtu.be.
  *
- * Markup (written by course_utils/sphinxext/video.py):
+ * Markup (written by course_book/video.py):
  *   .cu-video                                    one video
  *     .cu-video-player[data-cu-video][data-cu-start][data-cu-title]
  *       button.cu-video-poster[data-cu-video][data-cu-start][data-cu-title]
