@@ -4,7 +4,9 @@
 # and a few more:
 #   make notebooks              write the launch notebooks (_build/launch/) without building
 #   make chapter NB=book/section1/numpy.md   execute one chapter as a test (nbmake), in seconds
-#   make lint                   ruff check + ruff format --check
+#   make unit                   the fast tests: no built site, no fixture book, no browser
+#   make fixtures               the tests that build small fixture books with Sphinx
+#   make lint                   ruff check + ruff format --check, and ruff over the chapters' code
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
 BUILD_FLAGS := --warningiserror --nitpick --keep-going
 
-.PHONY: venv book test unit site-tests notebooks chapter lint clean
+.PHONY: venv book test unit fixtures notebooks chapter lint clean
 
 venv: $(STAMP)
 
@@ -31,7 +33,10 @@ test: book
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=xml
 
 unit: venv
-	$(BIN)/python -m pytest -m "not site and not browser"
+	$(BIN)/python -m pytest -m "not site and not browser and not slow"
+
+fixtures: venv
+	$(BIN)/python -m pytest -m slow
 
 notebooks: venv
 	$(BIN)/python -m course_book.launch --out _build/launch
@@ -43,9 +48,11 @@ chapter: notebooks
 	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 -p no:cacheprovider -o filterwarnings= \
 		$$tmp/$(notdir $(basename $(NB))).ipynb; status=$$?; rm -rf $$tmp; exit $$status
 
-lint: venv
+lint: notebooks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@# the chapters' code, as a student runs it: the launch notebooks (ruff reads .ipynb)
+	find _build/launch -name '*.ipynb' -print0 | xargs -0 $(BIN)/ruff check --no-force-exclude
 
 clean:
 	rm -rf _build

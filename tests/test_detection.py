@@ -1,11 +1,15 @@
 """course_utils.detection: boxes, NMS and IoU against torchvision; anchors and matching;
 composed scenes of real digits; the SSD loss; mAP against hand calculations and an
-independent implementation; the pretrained detector's download path; the figure."""
+independent implementation; the pretrained detector's download path. The figures are
+tested in test_viz_detection.py."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,8 +18,8 @@ import torchvision
 from test_download import LoopbackServer
 from torchvision.models import Weights
 
+import course_utils.detection
 from course_utils.detection import (
-    BoxLayer,
     Detections,
     TinySSD,
     anchor_boxes,
@@ -30,14 +34,12 @@ from course_utils.detection import (
     match_anchors,
     mean_average_precision,
     nms,
-    plot_boxes,
     pretrained_detector,
     run_detector,
     run_pretrained,
     ssd_loss,
 )
 from course_utils.provenance import data_sources
-from course_utils.viz.style import CARTESIAN_TRACE_TYPES, trace_types
 
 
 def random_boxes(n: int, seed: int, canvas: float = 64.0) -> torch.Tensor:
@@ -361,7 +363,7 @@ def test_bad_input_says_what_is_wrong():
         mean_average_precision([], [gt([A], [1])])
 
 
-# ----- the pretrained detector and the figure ------------------------------------------------
+# ----- the pretrained detector --------------------------------------------------------------
 def test_pretrained_detector_is_downloaded_verified_and_loaded(torch_home):
     from torchvision.models.detection import ssdlite320_mobilenet_v3_large
 
@@ -388,65 +390,19 @@ def test_pretrained_detector_is_downloaded_verified_and_loaded(torch_home):
     assert per_second > 0 and found.boxes.shape[1] == 4 and len(found.scores) == len(found.labels)
 
 
-def test_plot_boxes_is_small_and_cartesian(scenes):
-    photo = np.zeros((400, 500, 3), dtype=np.uint8)
-    fig = plot_boxes(
-        [scenes.images[0], scenes.images[1], photo],
-        [
-            BoxLayer(
-                "truth",
-                [scenes.targets(0)[0], scenes.targets(1)[0], None],
-                [["a"] * len(scenes.targets(0)[0]), ["b"] * len(scenes.targets(1)[0]), []],
-            ),
-            BoxLayer("other", [None, scenes.targets(1)[0], torch.tensor([[10.0, 10, 300, 200]])]),
-        ],
-        titles=["one", "two", "photo"],
-        title="test",
-    )
-    assert trace_types(fig) <= CARTESIAN_TRACE_TYPES
-    assert len(fig.to_json()) < 100_000
-    assert [t.showlegend for t in fig.data if t.type == "scatter" and t.mode == "lines"].count(
-        True
-    ) == 2  # one per layer
+# ----- the package ----------------------------------------------------------------------------
+def test_the_package_exports_its_modules_public_names():
+    modules = ["anchors", "boxes", "evaluate", "loss", "postprocess", "pretrained", "scenes"]
+    names = set()
+    for module in [*modules, "ssd", "timing"]:
+        names |= set(importlib.import_module(f"course_utils.detection.{module}").__all__)
+    assert names == set(course_utils.detection.__all__)
+    assert all(hasattr(course_utils.detection, name) for name in names)
 
 
-def test_plot_boxes_rows_are_as_tall_as_their_square_panels(scenes):
-    images = [scenes.images[i] for i in range(8)]  # (1, 64, 64) each: square
-    fig = plot_boxes(images, [], cols=4, title="eight scenes")
-    panel = 680 * (1 - 3 * 0.02) / 4  # a panel's width in the book's column, in pixels
-    assert fig.layout.height == 90 + 2 * round(panel) + 30  # two rows and the gap between
-    assert plot_boxes(images[:2], [], cols=2, panel_px=320).layout.height == 90 + 320
-
-
-def test_box_labels_move_out_of_each_others_way():
-    from course_utils.detection import _label_places
-
-    # two boxes with almost the same top-left corner, one far away
-    boxes = np.array([[10.0, 10, 30, 40], [11.0, 11, 31, 30], [40.0, 5, 60, 20]])
-    placed = []
-    texts, ys, positions = _label_places(boxes, ["3", "5", "7"], "top", 5.0, placed)
-    assert texts == ["3", "5", "7"]
-    assert positions[0] == "top right" and ys[0] == 10.0  # first choice: above the box
-    assert (ys[1], positions[1]) == (30.0, "bottom right")  # below its own box instead
-    assert positions[2] == "top right"  # far from the others: stays above
-    assert len(placed) == 3
-    # text_at="bottom" tries below first
-    _, ys, positions = _label_places(boxes[:1], ["3"], "bottom", 5.0, [])
-    assert (ys[0], positions[0]) == (40.0, "bottom right")
-
-
-def test_a_label_repeated_on_top_of_itself_is_written_once():
-    from course_utils.detection import _label_places
-
-    # five anchors matched to one digit, corners a pixel apart: one "0" is enough
-    boxes = np.array([[10.0 + i, 10 + i, 30, 40] for i in range(5)])
-    texts, _, _ = _label_places(boxes, ["0"] * 5, "top", 5.0, [])
-    assert texts[0] == "0" and texts.count("0") < 5 and set(texts) <= {"0", ""}
-
-
-def test_plot_boxes_panels_without_labels(scenes):
-    boxes = scenes.targets(0)[0]
-    layer = BoxLayer("found", [boxes, boxes], [[], ["x"] * len(boxes)])  # labels on the right
-    fig = plot_boxes([scenes.images[0]] * 2, [layer], cols=2)
-    texts = [t for t in fig.data if t.type == "scatter" and t.mode == "text"]
-    assert len(texts) == 1 and list(texts[0].text) == ["x"] * len(boxes)
+def test_detection_does_not_import_the_figures():
+    # course_utils.viz.detection draws the boxes of course_utils.detection, never the reverse
+    code = "import sys, course_utils.detection; print('course_utils.viz' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -21,7 +21,6 @@ from course_utils.models.pretrained import (
     ARCHITECTURES,
     AdaptiveConcatPool2d,
     ConvNet,
-    conv_learner,
     create_body,
     create_cnn,
     create_head,
@@ -30,6 +29,7 @@ from course_utils.models.pretrained import (
     load_weights_file,
 )
 from course_utils.provenance import data_sources
+from course_utils.vision import conv_learner
 
 
 @pytest.fixture

@@ -28,8 +28,6 @@ from importlib.metadata import PackageNotFoundError, version
 
 from sphinx.application import Sphinx
 
-from course_book import execution, launch, mathjax, plotly_figures, provenance, theme, video
-
 __all__ = ["setup"]
 
 try:
@@ -39,6 +37,10 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 
 def setup(app: Sphinx) -> dict:
+    # Imported here rather than at the top so that ``python -m course_book.launch`` (make
+    # notebooks) runs that module once, not a second time after the package imported it.
+    from course_book import execution, launch, mathjax, plotly_figures, provenance, theme, video
+
     for module in (
         video,
         plotly_figures,

@@ -9,7 +9,10 @@ everything optional happens in callbacks (:mod:`course_utils.callbacks`).
 
 Device decisions (mixed precision, channels-last, pinned memory) are made once,
 by :func:`plan_device`, a pure function of the device that tests can call with
-``"cuda"`` on a machine without one.
+``"cuda"`` on a machine without one. The loop never branches on them: it always
+runs under ``torch.autocast`` and steps through a ``torch.amp.GradScaler``, each
+created with ``enabled=`` from the plan, and both do nothing when disabled (plain
+float32, the CPU's default), as nanoGPT's training loop does.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -27,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_utils import lr_finder
 from course_utils.callbacks import (
     EVENTS,
     Callback,
@@ -38,6 +42,7 @@ from course_utils.callbacks import (
     Recorder,
 )
 from course_utils.models.layers import BatchNorm2d as ScratchBatchNorm2d
+from course_utils.profile import current_profile
 from course_utils.schedules import one_cycle_lr, one_cycle_mom, sgdr_epochs, sgdr_lr
 
 __all__ = ["DevicePlan", "Learner", "lrs_for_groups", "plan_device", "to_device"]
@@ -161,7 +166,8 @@ class Learner:
     ``train_bn`` (fastai's default), BatchNorm layers stay trainable in frozen
     groups: their few parameters adapt the pretrained body to the new data
     (see :meth:`freeze_to`).
-    ``device`` is a device (default: the profile's) or a :class:`DevicePlan`.
+    ``device`` is a device (default: the profile's) or a :class:`DevicePlan`;
+    ``mixed_precision`` (default: on CUDA only) goes to :func:`plan_device`.
     """
 
     def __init__(
@@ -182,8 +188,6 @@ class Learner:
         verbose: bool = True,
     ):
         if device is None:
-            from course_utils.profile import current_profile
-
             device = current_profile().device()
         self.plan = (
             device
@@ -206,7 +210,8 @@ class Learner:
             for dl in (dls.train_dl, dls.valid_dl, getattr(dls, "test_dl", None)):
                 if isinstance(dl, torch.utils.data.DataLoader):
                     dl.pin_memory = True
-        self.scaler = torch.amp.GradScaler(self.device.type) if self.plan.grad_scaler else None
+        # float16 needs loss scaling; otherwise (enabled=False) the scaler passes everything through
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.plan.grad_scaler)
         self.opt, self.cbs, self.training, self.loss, self._frozen_bn = None, [], False, None, []
         self.recorder = Recorder()
         self.add_cbs([self.recorder, *cbs])
@@ -411,36 +416,40 @@ class Learner:
             if training:  # progress through the whole fit, 0 at the first batch, for schedules
                 self.pct_train = self.train_iter / (self.n_epochs * self.n_iter)
                 self.train_iter += 1
+            # before_batch, _one_batch, after_batch (after_cancel_batch if a callback cancels)
             self._with_events(self._one_batch, "batch", CancelBatchException)
         self("after_train" if training else "after_validate")
 
-    def _autocast(self):
-        if self.plan.amp_dtype is None:
-            return nullcontext()
-        return torch.autocast(self.device.type, dtype=self.plan.amp_dtype)
+    def _autocast(self) -> torch.autocast:
+        """Mixed precision: run ops in ``plan.amp_dtype`` where it is safe; with no
+        ``amp_dtype`` (plain float32) the context is disabled and changes nothing."""
+        amp_dtype = self.plan.amp_dtype
+        return torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
 
     def _forward(self, xb):
-        with self._autocast():
-            return self.model(*xb) if isinstance(xb, (tuple, list)) else self.model(xb)
+        return self.model(*xb) if isinstance(xb, (tuple, list)) else self.model(xb)
 
     def _one_batch(self) -> None:
-        self.pred = self._forward(self.xb)  # (B, C) for a classifier
+        """One mini-batch, between the ``before_batch`` and ``after_batch`` events: predict,
+        measure the loss and, when training, compute the gradients and step the optimiser.
+
+        ``self._autocast()`` and ``self.scaler`` are there whatever the precision: in plain
+        float32 they do nothing, and ``self.scaler.step(self.opt)`` is ``self.opt.step()``.
+        """
+        with self._autocast():
+            self.pred = self._forward(self.xb)  # (B, C) for a classifier
         self("after_pred")
         with self._autocast():
             self.loss = self.loss_func(self.pred, self.yb)  # scalar
         self("after_loss")
         if not self.training:
-            return
+            return  # validation: no gradients, no step
         self.opt.zero_grad()  # here, so a cancelled batch leaves no stale grads
-        if self.scaler is None:
-            self.loss.backward()
-            self("after_backward")
-            self.opt.step()
-        else:  # float16: scale the loss up so small gradients don't underflow, unscale to step
-            self.scaler.scale(self.loss).backward()
-            self("after_backward")
-            self.scaler.step(self.opt)
-            self.scaler.update()
+        # float16: the loss is scaled up so that small gradients don't underflow to 0
+        self.scaler.scale(self.loss).backward()
+        self("after_backward")
+        self.scaler.step(self.opt)  # self.opt.step(); float16: unscaled, skipped on inf/NaN
+        self.scaler.update()  # float16: adjust the scale for the next batch
         self("after_step")
 
     def lr_find(
@@ -453,9 +462,7 @@ class Learner:
     ):
         """Run :func:`course_utils.lr_finder.lr_find` on this learner; the model and
         optimiser are restored afterwards."""
-        from course_utils.lr_finder import lr_find
-
-        return lr_find(self, start_lr, end_lr, num_it, stop_div, beta)
+        return lr_finder.lr_find(self, start_lr, end_lr, num_it, stop_div, beta)
 
     # ----- predictions -----------------------------------------------------------
     def _loader(self, dl):
@@ -480,7 +487,9 @@ class Learner:
         """Predictions for one batch of inputs (a tensor, or a tuple of them), on the CPU:
         probabilities for a cross-entropy or BCE loss, raw outputs otherwise or if ``raw``."""
         self.model.eval()
-        out = self._forward(to_device(x, self.device, self.plan.channels_last)).float()
+        with self._autocast():
+            out = self._forward(to_device(x, self.device, self.plan.channels_last))
+        out = out.float()
         return (out if raw else self._activation(out)).cpu()
 
     @torch.no_grad()

@@ -9,7 +9,8 @@ raises :class:`~course_utils.callbacks.CancelFitException` when it is done.
 :func:`lr_find` puts the model and the optimiser back exactly as they were.
 
 The loss of single batches is noisy, so the finder also keeps an exponentially
-weighted moving average with bias correction (as Adam does for its moments)::
+weighted moving average with bias correction (as Adam does for its moments; one
+:func:`~course_utils.smoothing.ema_step` per batch)::
 
     avg_i = beta * avg_{i-1} + (1 - beta) * loss_i        avg_{-1} = 0
     smoothed_i = avg_i / (1 - beta^(i+1))
@@ -22,8 +23,9 @@ lag puts the smoothed minimum a little past the raw one, where the loss has
 started to rise. A smaller ``beta`` tracks the raw loss more closely and gives a
 smaller suggestion. (Measured on the quick MNIST with a 30-batch sweep: 0.98
 suggests 0.15 and three one-cycle epochs reach 0.83 accuracy; ``auto_beta(30)``,
-0.87, suggests 0.04 and reaches 0.67.) :func:`auto_beta` is what
-:func:`~course_utils.viz.plot_losses` smooths a training run with.
+0.87, suggests 0.04 and reaches 0.67.) :func:`~course_utils.smoothing.auto_beta`
+(importable from here too) is what :func:`~course_utils.viz.plot_losses` smooths a
+training run with.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import numpy as np
 
 from course_utils.callbacks import Callback, CancelEpochException, CancelFitException
 from course_utils.schedules import exponential
+from course_utils.smoothing import auto_beta, ema_step
 
 if TYPE_CHECKING:
     from course_utils.learner import Learner
@@ -44,19 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["LRFinder", "LRFinderResult", "auto_beta", "lr_find"]
 
 DIVERGENCE_FACTOR = 4.0  # stop once the smoothed loss is this many times its best value
-
-
-def auto_beta(n_points: int, window_fraction: float = 0.25, max_beta: float = 0.98) -> float:
-    """A smoothing factor for ``n_points`` values whose averaging window, about
-    ``1 / (1 - beta)`` points, is at most ``window_fraction`` of them (and ``max_beta``
-    at most): ``beta = min(max_beta, 1 - 1 / (window_fraction * n_points))``, 0 for
-    runs too short to smooth. With the defaults: 30 points 0.867, 100 points 0.96,
-    200 or more 0.98."""
-    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
-        raise ValueError(f"n_points must be a positive int, got {n_points!r}")
-    if not 0 < window_fraction <= 1:
-        raise ValueError(f"window_fraction must be in (0, 1], got {window_fraction}")
-    return max(0.0, min(max_beta, 1 - 1 / (window_fraction * n_points)))
 
 
 @dataclass
@@ -129,8 +119,7 @@ class LRFinder(Callback):
             return
         loss = self.learn.loss.item()  # one sync per batch: the finder needs the value now
         result, i = self.result, self.result.iterations
-        self._avg = self.beta * self._avg + (1 - self.beta) * loss
-        smoothed = self._avg / (1 - self.beta ** (i + 1))
+        self._avg, smoothed = ema_step(self._avg, loss, self.beta, t=i + 1)
         result.lrs.append(self._lr)
         result.losses.append(loss)
         result.smoothed_losses.append(smoothed)

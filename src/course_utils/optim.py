@@ -3,10 +3,13 @@
 Lesson 5 of the 2018 course (video J99NV9Cr75I) opens up the training loop and
 rebuilds the optimiser step from its maths: momentum at 6825 s, Adam at 7145 s
 and weight decay at 7921 s. This module is that chapter's code, small enough to
-read next to it. Each update rule is one tensor operation per line with the
-formula it computes in a comment.
+read next to it. Each optimiser is its update rule alone, the method
+``update(p, grad, group)``: one tensor operation per line with the formula it computes
+in a comment. What all of them do the same way (evaluate the closure, check the
+hyper-parameters, loop over parameter groups and parameters) is the base class's
+:meth:`Optimizer.step`.
 
-The classes subclass :class:`torch.optim.Optimizer`, so they work wherever a
+:class:`Optimizer` subclasses :class:`torch.optim.Optimizer`, so these work wherever a
 ``torch.optim`` optimiser does: parameter groups, ``zero_grad``,
 ``state_dict`` / ``load_state_dict``, ``step(closure)``, the
 :class:`~course_utils.learner.Learner` (``Learner(dls, model, opt_func=Adam)``)
@@ -30,9 +33,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch.optim import Optimizer
+from torch import optim
 
-__all__ = ["SGD", "Adam", "AdamW"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
 
 
 def _check_range(
@@ -57,11 +60,22 @@ def _check_grad(name: str, p: torch.Tensor) -> None:
         )
 
 
-class _CheckedOptimizer(Optimizer):
-    """An Optimizer that validates each parameter group's hyper-parameters: when the group
-    is added and again at every step (a scheduler may have written a bad value)."""
+class Optimizer(optim.Optimizer):
+    """The plumbing every optimiser here shares; a subclass adds only its maths.
+
+    :meth:`step` evaluates the closure, checks each parameter group's hyper-parameters
+    (a scheduler may have written a bad value since the last step) and calls the
+    subclass's :meth:`update` for every parameter that has a gradient. A subclass
+    defines ``update(p, grad, group)``, the update rule for one parameter, and
+    ``_check_group(group)``, which raises a ValueError for a bad hyper-parameter.
+    """
 
     def _check_group(self, group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def update(self, p: torch.Tensor, grad: torch.Tensor, group: dict[str, Any]) -> None:
+        """Update the parameter ``p`` in place, given its gradient ``grad`` and the
+        hyper-parameters of its parameter group; per-parameter state is ``self.state[p]``."""
         raise NotImplementedError
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -70,8 +84,27 @@ class _CheckedOptimizer(Optimizer):
         self._check_group({**self.defaults, **param_group})
         super().add_param_group(param_group)
 
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        """Update every parameter that has a gradient; return ``closure()``'s loss, if given.
 
-class SGD(_CheckedOptimizer):
+        ``closure`` re-evaluates the model (zero_grad, forward, backward) and returns the loss.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._check_group(group)
+            for p in group["params"]:
+                if p.grad is None:  # frozen, or not used in this forward pass
+                    continue
+                _check_grad(type(self).__name__, p)
+                self.update(p, p.grad, group)
+        return loss
+
+
+class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, dampening, Nesterov momentum
     and L2 weight decay; computes what ``torch.optim.SGD`` computes.
 
@@ -109,45 +142,29 @@ class SGD(_CheckedOptimizer):
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
-        """Update every parameter that has a gradient; return ``closure()``'s loss, if given.
-
-        ``closure`` re-evaluates the model (zero_grad, forward, backward) and returns the loss.
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            self._check_group(group)
-            lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
-            wd, nesterov = group["weight_decay"], group["nesterov"]
-            for p in group["params"]:
-                if p.grad is None:  # frozen, or not used in this forward pass
-                    continue
-                _check_grad(type(self).__name__, p)
-                g = p.grad
-                if wd != 0:
-                    # L2 regularisation: the gradient of loss + wd/2 * ||p||^2, added *before*
-                    # momentum, so the decay is accumulated in the velocity too
-                    g = g.add(p, alpha=wd)  # g_t = g_t + wd * p_{t-1}
-                if mu != 0:
-                    state = self.state[p]
-                    v = state.get("momentum_buffer")
-                    if v is None:
-                        # first step: the velocity starts at the gradient, undamped
-                        v = state["momentum_buffer"] = g.clone()  # v_1 = g_1
-                    else:
-                        v.mul_(mu).add_(g, alpha=1 - tau)  # v_t = mu * v_{t-1} + (1 - tau) * g_t
-                    # the step direction. Classical momentum: d_t = v_t. Nesterov looks ahead,
-                    # along the gradient plus the next velocity's share: d_t = g_t + mu * v_t
-                    g = g.add(v, alpha=mu) if nesterov else v
-                p.add_(g, alpha=-lr)  # p_t = p_{t-1} - lr * d_t
-        return loss
+    def update(self, p: torch.Tensor, grad: torch.Tensor, group: dict[str, Any]) -> None:
+        """One SGD step for the parameter ``p``, whose gradient is ``grad``."""
+        lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+        g = grad
+        if wd != 0:
+            # L2 regularisation: the gradient of loss + wd/2 * ||p||^2, added *before*
+            # momentum, so the decay is accumulated in the velocity too
+            g = g.add(p, alpha=wd)  # g_t = g_t + wd * p_{t-1}
+        if mu != 0:
+            state = self.state[p]
+            v = state.get("momentum_buffer")
+            if v is None:
+                # first step: the velocity starts at the gradient, undamped
+                v = state["momentum_buffer"] = g.clone()  # v_1 = g_1
+            else:
+                v.mul_(mu).add_(g, alpha=1 - tau)  # v_t = mu * v_{t-1} + (1 - tau) * g_t
+            # the step direction. Classical momentum: d_t = v_t. Nesterov looks ahead,
+            # along the gradient plus the next velocity's share: d_t = g_t + mu * v_t
+            g = g.add(v, alpha=mu) if group["nesterov"] else v
+        p.add_(g, alpha=-lr)  # p_t = p_{t-1} - lr * d_t
 
 
-class Adam(_CheckedOptimizer):
+class Adam(Optimizer):
     """Adam: a step of size ``lr`` along the gradient's running mean, divided per
     coordinate by the root of its running mean square, both bias-corrected.
 
@@ -188,58 +205,41 @@ class Adam(_CheckedOptimizer):
         _check_range("eps", group["eps"], 0.0)
         _check_range("weight_decay", group["weight_decay"], 0.0)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
-        """Update every parameter that has a gradient; return ``closure()``'s loss, if given.
+    def update(self, p: torch.Tensor, grad: torch.Tensor, group: dict[str, Any]) -> None:
+        """One Adam step for the parameter ``p``, whose gradient is ``grad``."""
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        wd = group["weight_decay"]
+        state = self.state[p]
+        if len(state) == 0:  # m_0 = v_0 = 0, the same shape as p
+            state["step"] = 0
+            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        t = state["step"]
 
-        ``closure`` re-evaluates the model (zero_grad, forward, backward) and returns the loss.
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        name = type(self).__name__
-        for group in self.param_groups:
-            self._check_group(group)
-            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            wd, decoupled = group["weight_decay"], group["decoupled_wd"]
-            for p in group["params"]:
-                if p.grad is None:  # frozen, or not used in this forward pass
-                    continue
-                _check_grad(name, p)
-                g = p.grad
-                state = self.state[p]
-                if len(state) == 0:  # m_0 = v_0 = 0, the same shape as p
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                state["step"] += 1
-                t = state["step"]
+        g = grad
+        if wd != 0 and group["decoupled_wd"]:
+            # AdamW: decay the weights themselves, independent of the gradient scale
+            p.mul_(1 - lr * wd)  # p = p_{t-1} * (1 - lr * wd)
+        elif wd != 0:
+            # L2: the decay goes through m and v, so it is rescaled like the gradient
+            g = g.add(p, alpha=wd)  # g_t = g_t + wd * p_{t-1}
 
-                if wd != 0:
-                    if decoupled:
-                        # AdamW: decay the weights themselves, independent of the gradient scale
-                        p.mul_(1 - lr * wd)  # p = p_{t-1} * (1 - lr * wd)
-                    else:
-                        # L2: the decay goes through m and v, so it is rescaled like the gradient
-                        g = g.add(p, alpha=wd)  # g_t = g_t + wd * p_{t-1}
+        m.mul_(beta1).add_(g, alpha=1 - beta1)  # m_t = b1 * m_{t-1} + (1 - b1) * g_t
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = b2 * v_{t-1} + (1-b2) g_t^2
 
-                m.mul_(beta1).add_(g, alpha=1 - beta1)  # m_t = b1 * m_{t-1} + (1 - b1) * g_t
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = b2 * v_{t-1} + (1-b2) g_t^2
-
-                # Bias correction. m and v start at 0, so early on they underestimate E[g] and
-                # E[g^2]: m_t = (1 - b1) * sum_i b1^(t-i) g_i has weights summing to 1 - b1^t,
-                # not 1. Dividing by that sum gives unbiased averages (at t = 1, m_hat = g_1):
-                #   m_hat = m_t / (1 - b1^t),  v_hat = v_t / (1 - b2^t)
-                bias_correction1 = 1 - beta1**t
-                bias_correction2 = 1 - beta2**t
-                # p_t = p - lr * m_hat / (sqrt(v_hat) + eps), computed as torch does: the
-                # correction of m is folded into the step size, that of v into the denominator
-                step_size = lr / bias_correction1  # lr / (1 - b1^t)
-                denom = (v.sqrt() / math.sqrt(bias_correction2)).add_(eps)  # sqrt(v_hat) + eps
-                p.addcdiv_(m, denom, value=-step_size)  # p_t = p - step_size * m_t / denom
-        return loss
+        # Bias correction. m and v start at 0, so early on they underestimate E[g] and
+        # E[g^2]: m_t = (1 - b1) * sum_i b1^(t-i) g_i has weights summing to 1 - b1^t,
+        # not 1. Dividing by that sum gives unbiased averages (at t = 1, m_hat = g_1):
+        #   m_hat = m_t / (1 - b1^t),  v_hat = v_t / (1 - b2^t)
+        bias_correction1 = 1 - beta1**t
+        bias_correction2 = 1 - beta2**t
+        # p_t = p - lr * m_hat / (sqrt(v_hat) + eps), computed as torch does: the
+        # correction of m is folded into the step size, that of v into the denominator
+        step_size = lr / bias_correction1  # lr / (1 - b1^t)
+        denom = (v.sqrt() / math.sqrt(bias_correction2)).add_(eps)  # sqrt(v_hat) + eps
+        p.addcdiv_(m, denom, value=-step_size)  # p_t = p - step_size * m_t / denom
 
 
 class AdamW(Adam):

@@ -5,8 +5,7 @@ source (checksummed download) and its quick stand-in (real data shipped in an
 installed package); :func:`dataset_path` returns its folder in either profile.
 :mod:`.digits` loads the 8x8 digits of Section 1 as arrays.
 
-Import from the module that defines a name, for example
-``from course_utils.datasets.registry import dataset_path``.
+Chapters import from here, for example ``from course_utils.datasets import dataset_path``.
 """
 
 from course_utils.datasets.digits import Digits, load_digits

@@ -16,9 +16,9 @@ from course_utils.models.layers import BatchNorm2d, Conv2dUnfold, conv2d_unfold
 from course_utils.models.pretrained import (
     AdaptiveConcatPool2d,
     ConvNet,
-    conv_learner,
     create_cnn,
     create_head,
+    default_weights,
 )
 from course_utils.models.resnet import BasicBlock, ResNet, resnet18, resnet34
 from course_utils.models.simple import MLP, SimpleCNN
@@ -33,9 +33,9 @@ __all__ = [
     "ResNet",
     "SimpleCNN",
     "conv2d_unfold",
-    "conv_learner",
     "create_cnn",
     "create_head",
+    "default_weights",
     "resnet18",
     "resnet34",
 ]

@@ -13,6 +13,9 @@ a ResNeXt-50. The recipe, as the 2018 course's ``ConvLearner.pretrained``:
    gives the early layers, which find edges and textures that every image
    task needs, smaller steps than the head.
 
+:func:`course_utils.vision.conv_learner` puts such a model in a
+:class:`~course_utils.learner.Learner`, frozen so that the head trains first.
+
 Weights come from torchvision's weights API (``ResNet34_Weights.IMAGENET1K_V1``
 and friends), downloaded once into the torch cache (``$TORCH_HOME/hub/checkpoints``)
 with the SHA-256 prefix in the file name verified, and loaded with
@@ -39,7 +42,6 @@ __all__ = [
     "ARCHITECTURES",
     "AdaptiveConcatPool2d",
     "ConvNet",
-    "conv_learner",
     "create_body",
     "create_cnn",
     "create_head",
@@ -241,21 +243,3 @@ def create_cnn(
     if verbose:
         print(message)
     return model
-
-
-def conv_learner(dls, arch: str = "resnet34", pretrained: bool | None = None, **kwargs):
-    """A :class:`~course_utils.learner.Learner` for ``arch`` with a head sized to
-    ``dls.classes``, frozen so that only the head trains (the 2018
-    ``ConvLearner.pretrained``). ``kwargs`` go to the Learner, except ``weights``,
-    ``hidden`` and ``dropout``, which go to :func:`create_cnn`."""
-    from course_utils.learner import Learner
-
-    if dls.c is None:
-        raise ValueError(
-            "conv_learner needs dls.classes to size the head; these DataLoaders have none"
-        )
-    model_kwargs = {k: kwargs.pop(k) for k in ("weights", "hidden", "dropout") if k in kwargs}
-    model = create_cnn(arch, dls.c, pretrained, verbose=kwargs.get("verbose", True), **model_kwargs)
-    learn = Learner(dls, model, **kwargs)
-    learn.freeze()
-    return learn

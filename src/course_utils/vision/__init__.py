@@ -12,10 +12,17 @@ Lesson 3 (Planet, multi-label)
 
 The modules: :mod:`.folders` finds the files and explains a wrong layout,
 :mod:`.datasets` reads images, :mod:`.transforms` augments and normalises them,
-:mod:`.data` bundles it all into :class:`~course_utils.data.DataLoaders`.
+:mod:`.data` bundles it all into :class:`~course_utils.data.DataLoaders`, and
+:mod:`.learner` puts a pretrained model on them in a :class:`~course_utils.learner.Learner`
+(:func:`conv_learner`).
 """
 
-from course_utils.vision.data import ImageData, stratified_subset
+from course_utils.vision.data import (
+    ImageData,
+    default_num_workers,
+    make_loader,
+    stratified_subset,
+)
 from course_utils.vision.datasets import (
     CorruptImageError,
     FileListDataset,
@@ -30,6 +37,7 @@ from course_utils.vision.folders import (
     read_csv_labels,
     split_indices,
 )
+from course_utils.vision.learner import conv_learner
 from course_utils.vision.transforms import (
     IMAGENET_STATS,
     RandomDihedral,
@@ -55,8 +63,11 @@ __all__ = [
     "RandomDihedral",
     "RandomLighting",
     "RandomZoomCrop",
+    "conv_learner",
+    "default_num_workers",
     "denormalize",
     "find_image_folders",
+    "make_loader",
     "read_csv_labels",
     "read_image",
     "split_indices",

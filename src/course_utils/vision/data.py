@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from course_utils.data import DataLoaders
+from course_utils.profile import current_profile
 from course_utils.vision.datasets import FileListDataset, ImageFolderDataset, MultiLabelDataset
 from course_utils.vision.folders import (
     DatasetLayoutError,
@@ -48,8 +49,6 @@ def default_num_workers() -> int:
     their own but no faster while the training loop competes for the same cores, and
     0 keeps errors simple. With a GPU doing the training: up to 8, one core left over.
     """
-    from course_utils.profile import current_profile
-
     if current_profile().device() != "cuda":
         return 0
     return max(0, min(8, (os.cpu_count() or 1) - 1))

@@ -23,8 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, get_worker_info
 from torchvision.transforms.v2 import functional as TF
+
+from course_utils.vision.folders import read_split
 
 __all__ = [
     "CorruptImageError",
@@ -76,8 +79,6 @@ def _decode_torchvision(data: bytes, mode: str) -> torch.Tensor | None:
 
 
 def _decode_pil(data: bytes, mode: str, path: Path) -> torch.Tensor:
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(io.BytesIO(data)) as im:
             array = np.array(im.convert(mode))  # (H, W, 3) or (H, W) uint8; RGBA drops alpha
@@ -215,8 +216,6 @@ class ImageFolderDataset(FileListDataset):
         cls, folder: str | Path, classes: Sequence[str] | None = None, **kwargs
     ) -> ImageFolderDataset:
         """The images of ``folder/<class>/<image>`` (one split of the image-folder layout)."""
-        from course_utils.vision.folders import read_split
-
         folder = Path(folder)
         layout = f"{folder}/<class>/<image>"
         files, labels, classes = read_split(folder.parent, folder.name, layout, classes)

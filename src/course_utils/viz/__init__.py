@@ -10,11 +10,18 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
 * :mod:`~course_utils.viz.sgd` (lessons 2 and 5): SGD fitting a line, on the loss surface.
 * :mod:`~course_utils.viz.optimizers` (lesson 5): SGD, momentum and Adam racing.
 * :mod:`~course_utils.viz.nonlinear` (lessons 1-2): activations; a tiny network vs a line.
-* :mod:`~course_utils.viz.training` (lessons 1-2 on): LR finder, schedules, losses,
-  confusion matrix, image grids, PCA of embeddings.
+* Training diagnostics (lessons 1-2 on): :mod:`~course_utils.viz.lr_find` (the LR
+  finder's sweep), :mod:`~course_utils.viz.schedules` (SGDR, one-cycle),
+  :mod:`~course_utils.viz.losses` (a fit's losses and metrics),
+  :mod:`~course_utils.viz.confusion` (the confusion matrix),
+  :mod:`~course_utils.viz.grids` (image grids, e.g. the most confident mistakes),
+  :mod:`~course_utils.viz.embeddings` (PCA of embeddings).
+* :mod:`~course_utils.viz.detection` (bonus): images with detection boxes drawn over them.
+* :mod:`~course_utils.viz.images`: arrays as PNG/JPEG ``data:`` URIs for the figures.
 * :mod:`~course_utils.viz.style`: the shared layout, palette and size check.
 """
 
+from course_utils.viz.confusion import plot_confusion_matrix
 from course_utils.viz.conv import (
     KERNELS,
     conv_explorer,
@@ -22,6 +29,11 @@ from course_utils.viz.conv import (
     first_layer_kernels,
     prepare_image,
 )
+from course_utils.viz.detection import BoxLayer, plot_boxes
+from course_utils.viz.embeddings import pca_2d, plot_embeddings_pca
+from course_utils.viz.grids import example_titles, plot_image_grid
+from course_utils.viz.losses import plot_losses
+from course_utils.viz.lr_find import plot_lr_find
 from course_utils.viz.nonlinear import (
     activations,
     activations_figure,
@@ -29,6 +41,7 @@ from course_utils.viz.nonlinear import (
     nonlinear_data,
 )
 from course_utils.viz.optimizers import OPTIMIZERS_FROM, SURFACES, optimizer_paths, optimizer_race
+from course_utils.viz.schedules import plot_one_cycle, plot_schedule, plot_sgdr
 from course_utils.viz.sgd import mse, sgd_data, sgd_explorer, sgd_path
 from course_utils.viz.style import (
     NEUTRAL,
@@ -36,19 +49,8 @@ from course_utils.viz.style import (
     PALETTE,
     FigureTooLargeError,
     check_figure_size,
+    compact,
     style_figure,
-)
-from course_utils.viz.training import (
-    example_titles,
-    pca_2d,
-    plot_confusion_matrix,
-    plot_embeddings_pca,
-    plot_image_grid,
-    plot_losses,
-    plot_lr_find,
-    plot_one_cycle,
-    plot_schedule,
-    plot_sgdr,
 )
 
 __all__ = [
@@ -58,10 +60,12 @@ __all__ = [
     "OPTIMIZERS_FROM",
     "PALETTE",
     "SURFACES",
+    "BoxLayer",
     "FigureTooLargeError",
     "activations",
     "activations_figure",
     "check_figure_size",
+    "compact",
     "conv_explorer",
     "conv_stages",
     "example_titles",
@@ -72,6 +76,7 @@ __all__ = [
     "optimizer_paths",
     "optimizer_race",
     "pca_2d",
+    "plot_boxes",
     "plot_confusion_matrix",
     "plot_embeddings_pca",
     "plot_image_grid",
