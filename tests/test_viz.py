@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-import course_utils
+from course_book.plotly_figures import CARTESIAN_JS, VENDOR_DIR, registered_trace_types
 from course_utils import schedules
 from course_utils.lr_finder import LRFinderResult
 from course_utils.viz import (
@@ -45,9 +44,9 @@ from course_utils.viz import (
     sgd_path,
 )
 
-# The reference for "cartesian": the vendored bundle's own manifest, not the library's copy.
-MANIFEST = Path(course_utils.__file__).parent / "sphinxext" / "vendor" / "plotly-bundles.json"
-CARTESIAN = set(json.loads(MANIFEST.read_text())["plotly-cartesian.min.js"]["traces"])
+# The reference for "cartesian": the trace modules the vendored bundle registers, not the
+# library's list of them.
+CARTESIAN = set(registered_trace_types((VENDOR_DIR / CARTESIAN_JS).read_text(encoding="utf-8")))
 
 # The preset kernels, written out here as the course's spreadsheet has them.
 KERNELS = {

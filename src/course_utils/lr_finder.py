@@ -21,9 +21,8 @@ the raw loss. ``beta`` is fastai's 0.98 by default, and the suggestion (a tenth 
 the rate at the smoothed minimum) is the course's rule for that smoothing: the
 lag puts the smoothed minimum a little past the raw one, where the loss has
 started to rise. A smaller ``beta`` tracks the raw loss more closely and gives a
-smaller suggestion. (Measured on the quick MNIST with a 30-batch sweep: 0.98
-suggests 0.15 and three one-cycle epochs reach 0.83 accuracy; ``auto_beta(30)``,
-0.87, suggests 0.04 and reaches 0.67.) :func:`~course_utils.smoothing.auto_beta`
+smaller suggestion (``benchmarks/README.md`` has a measured example).
+:func:`~course_utils.smoothing.auto_beta`
 (importable from here too) is what :func:`~course_utils.viz.plot_losses` smooths a
 training run with.
 """

@@ -6,9 +6,11 @@ kernel; every figure uses only 2-D cartesian trace types (so its page loads plot
 smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
 (:func:`~course_utils.viz.style.check_figure_size`).
 
-* :mod:`~course_utils.viz.conv` (lesson 3): the convolution explorer, ReLU and max-pooling.
+* :mod:`~course_utils.viz.conv_figure` (lesson 3): the convolution explorer, ReLU and
+  max-pooling; :mod:`~course_utils.viz.conv` computes its numbers.
 * :mod:`~course_utils.viz.sgd` (lessons 2 and 5): SGD fitting a line, on the loss surface.
-* :mod:`~course_utils.viz.optimizers` (lesson 5): SGD, momentum and Adam racing.
+* :mod:`~course_utils.viz.race_figure` (lesson 5): SGD, momentum and Adam racing;
+  :mod:`~course_utils.viz.optimizers` computes their paths.
 * :mod:`~course_utils.viz.nonlinear` (lessons 1-2): activations; a tiny network vs a line.
 * Training diagnostics (lessons 1-2 on): :mod:`~course_utils.viz.lr_find` (the LR
   finder's sweep), :mod:`~course_utils.viz.schedules` (SGDR, one-cycle),
@@ -24,25 +26,36 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
 from course_utils.viz.confusion import plot_confusion_matrix
 from course_utils.viz.conv import (
     KERNELS,
-    conv_explorer,
+    ConvFrames,
+    conv_frames,
     conv_stages,
     first_layer_kernels,
     prepare_image,
 )
+from course_utils.viz.conv_figure import conv_explorer
 from course_utils.viz.detection import BoxLayer, plot_boxes
 from course_utils.viz.embeddings import pca_2d, plot_embeddings_pca
 from course_utils.viz.grids import example_titles, plot_image_grid
 from course_utils.viz.losses import plot_losses
 from course_utils.viz.lr_find import plot_lr_find
 from course_utils.viz.nonlinear import (
+    NonlinearFit,
     activations,
     activations_figure,
     fit_nonlinear,
     nonlinear_data,
+    nonlinear_fit,
 )
-from course_utils.viz.optimizers import OPTIMIZERS_FROM, SURFACES, optimizer_paths, optimizer_race
+from course_utils.viz.optimizers import (
+    OPTIMIZERS_FROM,
+    SURFACES,
+    RaceFrames,
+    optimizer_paths,
+    race_frames,
+)
+from course_utils.viz.race_figure import optimizer_race
 from course_utils.viz.schedules import plot_one_cycle, plot_schedule, plot_sgdr
-from course_utils.viz.sgd import mse, sgd_data, sgd_explorer, sgd_path
+from course_utils.viz.sgd import SGDFrames, mse, sgd_data, sgd_explorer, sgd_frames, sgd_path
 from course_utils.viz.style import (
     NEUTRAL,
     OKABE_ITO,
@@ -61,18 +74,24 @@ __all__ = [
     "PALETTE",
     "SURFACES",
     "BoxLayer",
+    "ConvFrames",
     "FigureTooLargeError",
+    "NonlinearFit",
+    "RaceFrames",
+    "SGDFrames",
     "activations",
     "activations_figure",
     "check_figure_size",
     "compact",
     "conv_explorer",
+    "conv_frames",
     "conv_stages",
     "example_titles",
     "first_layer_kernels",
     "fit_nonlinear",
     "mse",
     "nonlinear_data",
+    "nonlinear_fit",
     "optimizer_paths",
     "optimizer_race",
     "pca_2d",
@@ -86,8 +105,10 @@ __all__ = [
     "plot_schedule",
     "plot_sgdr",
     "prepare_image",
+    "race_frames",
     "sgd_data",
     "sgd_explorer",
+    "sgd_frames",
     "sgd_path",
     "style_figure",
 ]

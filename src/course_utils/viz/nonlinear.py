@@ -1,14 +1,17 @@
 """Non-linearity, for lessons 1 and 2's "why a neural network is more than a linear model".
 
 :func:`activations_figure` draws ReLU, sigmoid and tanh with their derivatives (the
-factor by which each passes gradients back); :func:`fit_nonlinear` trains a tiny
-network, one input, 16 ReLU units, one output, on a curve that no straight line can
-follow (a noisy sine), next to the least-squares line, with a frame per stage of
-training. A stack of linear layers is still a line (``W2 (W1 x + b1) + b2 = W x + b``);
-the ReLU between them lets the network bend, one kink per hidden unit.
+factor by which each passes gradients back); :func:`fit_nonlinear` draws a tiny
+network, one input, 16 ReLU units, one output, trained (by :func:`nonlinear_fit`) on a
+curve that no straight line can follow (a noisy sine), next to the least-squares line,
+with a frame per stage of training. A stack of linear layers is still a line
+(``W2 (W1 x + b1) + b2 = W x + b``); the ReLU between them lets the network bend, one
+kink per hidden unit.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,6 +25,7 @@ from course_utils.viz.style import (
     control_label,
     finish_figure,
     frame_slider,
+    legend_below,
     play_pause_buttons,
     slider_margin,
     style_figure,
@@ -33,7 +37,14 @@ try:
 except ImportError:  # pragma: no cover - the from-scratch module is part of the package
     from torch.optim import Adam
 
-__all__ = ["activations", "activations_figure", "fit_nonlinear", "nonlinear_data"]
+__all__ = [
+    "NonlinearFit",
+    "activations",
+    "activations_figure",
+    "fit_nonlinear",
+    "nonlinear_data",
+    "nonlinear_fit",
+]
 
 
 def activations(x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -107,18 +118,33 @@ def nonlinear_data(n: int = 80, noise: float = 0.1, seed: int = 0):
     return x, y
 
 
-def fit_nonlinear(
+@dataclass(frozen=True)
+class NonlinearFit:
+    """The numbers of :func:`fit_nonlinear`: a 1 -> ``hidden`` -> 1 ReLU network trained for
+    T steps on n points, shown at F steps, and the least-squares line."""
+
+    hidden: int
+    x: np.ndarray  # (n,): the data, a noisy sine
+    y: np.ndarray  # (n,)
+    slope: float  # the least-squares line, y = slope x + intercept
+    intercept: float
+    line_mse: float  # the line's MSE: the best any straight line does
+    losses: np.ndarray  # (T + 1,): the network's MSE after t updates, t = 0..T
+    steps: np.ndarray  # (F,): the steps shown, spaced geometrically from 0 to T
+    curves: np.ndarray  # (F, n): the network's output at x, after steps[f] updates
+
+
+def nonlinear_fit(
     *,
     hidden: int = 16,
     steps: int = 1500,
     lr: float = 0.02,
     seed: int = 0,
     n_frames: int = 30,
-    title: str | None = None,
-) -> go.Figure:
-    """A 1 -> ``hidden`` -> 1 ReLU network fitting a noisy sine (full-batch Adam, MSE,
-    ``steps`` steps, seeded), against the least-squares straight line; frames show the
-    network's curve during training, and the right panel its loss against the line's."""
+) -> NonlinearFit:
+    """Train :func:`fit_nonlinear`'s network (same arguments): full-batch Adam on the MSE,
+    from ``torch.manual_seed(seed)``; record the loss at every step and the fitted curve
+    at the ``n_frames`` steps shown."""
     if hidden < 1 or steps < 1:
         raise ValueError(f"need hidden >= 1 and steps >= 1, got {hidden} and {steps}")
     x, y = nonlinear_data(seed=seed)
@@ -134,19 +160,51 @@ def fit_nonlinear(
     yt = torch.from_numpy(y)[:, None]
     # frames at steps spaced geometrically: the fit changes fastest early on
     shown = np.unique(np.round(np.geomspace(1, steps + 1, n_frames) - 1).astype(int))
-    curves, losses = {}, []
+    curves, losses = [], []
     for step in range(steps + 1):
         pred = model(xt)  # (n, 1)
         loss = torch.mean((pred - yt) ** 2)
         losses.append(loss.item())
         if step in shown:
-            curves[step] = pred.detach().numpy()[:, 0]  # the fit after `step` updates
+            curves.append(pred.detach().numpy()[:, 0])  # the fit after `step` updates
         if step == steps:
             break
         opt.zero_grad()
         loss.backward()
         opt.step()
+    return NonlinearFit(
+        hidden=hidden,
+        x=x,
+        y=y,
+        slope=slope,
+        intercept=intercept,
+        line_mse=line_mse,
+        losses=np.array(losses),
+        steps=shown,
+        curves=np.stack(curves),
+    )
 
+
+def fit_nonlinear(
+    *,
+    hidden: int = 16,
+    steps: int = 1500,
+    lr: float = 0.02,
+    seed: int = 0,
+    n_frames: int = 30,
+    title: str | None = None,
+) -> go.Figure:
+    """A 1 -> ``hidden`` -> 1 ReLU network fitting a noisy sine (full-batch Adam, MSE,
+    ``steps`` steps, seeded), against the least-squares straight line; frames show the
+    network's curve during training, and the right panel its loss against the line's.
+    The numbers are those of :func:`nonlinear_fit`."""
+    data = nonlinear_fit(hidden=hidden, steps=steps, lr=lr, seed=seed, n_frames=n_frames)
+    return _draw_fit_nonlinear(data, title)
+
+
+def _draw_fit_nonlinear(data: NonlinearFit, title: str | None) -> go.Figure:
+    """The figure: the data, the line and the network's curve (left); the network's loss
+    at every step against the line's, and the current step (right)."""
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -154,10 +212,69 @@ def fit_nonlinear(
         horizontal_spacing=0.12,
         subplot_titles=("the data, a straight line and the network", "mean squared error"),
     )
+    _add_fit_background(fig, data)
+    curve, point = _fit_frame_traces(data, 0)
     fig.add_trace(
         go.Scatter(
-            x=compact(x, 3),
-            y=compact(y, 3),
+            **curve,
+            mode="lines",
+            line=dict(color=PALETTE[0], width=3),
+            name=f"network 1 → {data.hidden} ReLU → 1",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            **point,
+            mode="markers",
+            marker=dict(color=PALETTE[0], size=11),
+            showlegend=False,
+            hovertemplate="step %{x}: MSE %{y:.4f}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    names = [f"step {s}" for s in data.steps]
+    fig.frames = [
+        dict(name=name, data=_fit_frame_traces(data, f), traces=[4, 5])
+        for f, name in enumerate(names)
+    ]
+    # Pixels: below the plots, the x axes' titles, the legend in a row (clear of the
+    # data), then the slider with the play/pause buttons.
+    height, top, legend_px = 580, 80, 30
+    slider_top = 50 + legend_px
+    bottom = slider_margin(slider_top)
+    style_figure(
+        fig,
+        title or "A straight line cannot bend; a small ReLU network can",
+        height=height,
+        margin=dict(l=60, r=20, t=top, b=bottom),
+    )
+    fig.update_xaxes(title_text="x", row=1, col=1)
+    fig.update_yaxes(title_text="y", range=[-1.6, 1.6], row=1, col=1)
+    fig.update_xaxes(title_text="training step", row=1, col=2)
+    # labels at 1, 2 and 5 times the powers of ten only
+    fig.update_yaxes(title_text="MSE (log scale)", type="log", dtick=1, row=1, col=2)  # decades
+    fig.update_layout(
+        updatemenus=[play_pause_buttons(frame_ms=200, top=slider_top)],
+        sliders=[
+            frame_slider(names, [str(s) for s in data.steps], "training step: ", top=slider_top)
+        ],
+        legend=legend_below(height - top - bottom),
+    )
+    return finish_figure(fig)
+
+
+def _add_fit_background(fig: go.Figure, data: NonlinearFit) -> None:
+    """The traces every frame keeps: the data and the least-squares line (left); the
+    network's loss at every step, and the line's (right)."""
+    slope, intercept, line_mse = data.slope, data.intercept, data.line_mse
+    steps = len(data.losses) - 1
+    fig.add_trace(
+        go.Scatter(
+            x=compact(data.x, 3),
+            y=compact(data.y, 3),
             mode="markers",
             marker=dict(color=NEUTRAL, size=6),
             name="data: sin(x) + noise",
@@ -167,7 +284,7 @@ def fit_nonlinear(
     )
     fig.add_trace(
         go.Scatter(
-            x=[-3, 3],
+            x=[-3, 3],  # the line across the data's x range, [-3, 3]
             y=compact([intercept - 3 * slope, intercept + 3 * slope], 4),
             mode="lines",
             line=dict(color=PALETTE[1], width=3, dash="dash"),
@@ -179,7 +296,7 @@ def fit_nonlinear(
     fig.add_trace(
         go.Scatter(
             x=list(range(steps + 1)),
-            y=compact(losses, 4),
+            y=compact(data.losses, 4),
             mode="lines",
             line=dict(color=PALETTE[0], width=2),
             name="network's MSE",
@@ -202,64 +319,13 @@ def fit_nonlinear(
         col=2,
     )
 
-    def frame_traces(step: int) -> list[dict]:
-        return [
-            dict(type="scatter", x=compact(x, 3), y=compact(curves[step], 4)),
-            dict(type="scatter", x=[step], y=[round(losses[step], 4)]),
-        ]
 
-    first = frame_traces(int(shown[0]))
-    fig.add_trace(
-        go.Scatter(
-            **first[0],
-            mode="lines",
-            line=dict(color=PALETTE[0], width=3),
-            name=f"network 1 → {hidden} ReLU → 1",
-        ),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            **first[1],
-            mode="markers",
-            marker=dict(color=PALETTE[0], size=11),
-            showlegend=False,
-            hovertemplate="step %{x}: MSE %{y:.4f}<extra></extra>",
-        ),
-        row=1,
-        col=2,
-    )
-    names = [f"step {s}" for s in shown]
-    fig.frames = [
-        dict(name=name, data=frame_traces(int(s)), traces=[4, 5])
-        for name, s in zip(names, shown, strict=True)
+def _fit_frame_traces(data: NonlinearFit, f: int) -> list[dict]:
+    """Frame ``f``'s data: the network's curve, and its loss at that step (plain dicts:
+    plotly validates them once, when the frames are set)."""
+    step = int(data.steps[f])
+    return [
+        dict(type="scatter", x=compact(data.x, 3), y=compact(data.curves[f], 4)),
+        # a Python float: its round() is exact in decimal, unlike NumPy's
+        dict(type="scatter", x=[step], y=[round(float(data.losses[step]), 4)]),
     ]
-    # Pixels: below the plots, the x axes' titles, the legend in a row (clear of the
-    # data), then the slider with the play/pause buttons.
-    height, top, legend_px = 580, 80, 30
-    slider_top = 50 + legend_px
-    bottom = slider_margin(slider_top)
-    style_figure(
-        fig,
-        title or "A straight line cannot bend; a small ReLU network can",
-        height=height,
-        margin=dict(l=60, r=20, t=top, b=bottom),
-    )
-    fig.update_xaxes(title_text="x", row=1, col=1)
-    fig.update_yaxes(title_text="y", range=[-1.6, 1.6], row=1, col=1)
-    fig.update_xaxes(title_text="training step", row=1, col=2)
-    # labels at 1, 2 and 5 times the powers of ten only
-    fig.update_yaxes(title_text="MSE (log scale)", type="log", dtick=1, row=1, col=2)  # decades
-    fig.update_layout(
-        updatemenus=[play_pause_buttons(frame_ms=200, top=slider_top)],
-        sliders=[frame_slider(names, [str(s) for s in shown], "training step: ", top=slider_top)],
-        legend=dict(
-            orientation="h",
-            x=0.0,
-            xanchor="left",
-            y=-48 / (height - top - bottom),
-            yanchor="top",
-        ),
-    )
-    return finish_figure(fig)

@@ -1,6 +1,7 @@
-"""The optimiser race of lesson 5: SGD, SGD with momentum and Adam on a 2-D function.
+"""The numbers of the optimiser race of lesson 5 (the "Momentum and Adam" chapter): SGD,
+SGD with momentum and Adam on a 2-D function.
 
-Two surfaces show why momentum and Adam help:
+Two surfaces (:data:`SURFACES`) show why momentum and Adam help:
 
 * ``"ill-conditioned"``: ``f(x, y) = (x^2 + 25 y^2) / 2``, a valley 25 times steeper
   across (y) than along (x). Plain SGD must keep ``lr < 2/25`` or it diverges across the
@@ -10,32 +11,23 @@ Two surfaces show why momentum and Adam help:
 * ``"rosenbrock"``: ``f(x, y) = (1 - x)^2 + 100 (y - x^2)^2``, a curved, flat-bottomed
   valley with its minimum at (1, 1): easy to reach, slow to follow.
 
+:func:`optimizer_paths` returns the three racers' paths for one setting;
+:func:`race_frames` those of every setting the race's buttons offer, with the numbers
+each frame shows, which :func:`~course_utils.viz.race_figure.optimizer_race` draws.
+
 The optimisers are those of :mod:`course_utils.optim` (the lesson's from-scratch
 ``SGD`` and ``Adam``, equal to ``torch.optim``'s), or ``torch.optim`` if that module
-cannot be imported; :data:`OPTIMIZERS_FROM` says which. The momentum control sets
-SGD's momentum and Adam's ``beta1`` (its momentum), as fastai's schedulers do.
+cannot be imported; :data:`OPTIMIZERS_FROM` says which. A setting's momentum is SGD's
+momentum and Adam's ``beta1`` (its momentum), as fastai's schedulers do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
-
-from course_utils.viz.style import (
-    NEUTRAL,
-    PALETTE,
-    compact,
-    control_label,
-    finish_figure,
-    frame_slider,
-    play_pause_buttons,
-    slider_margin,
-    style_figure,
-    visibility_buttons,
-)
 
 try:
     from course_utils.optim import SGD, Adam
@@ -46,7 +38,13 @@ except ImportError:  # pragma: no cover - the from-scratch module is part of the
 
     OPTIMIZERS_FROM = "torch.optim"
 
-__all__ = ["OPTIMIZERS_FROM", "SURFACES", "optimizer_paths", "optimizer_race"]
+__all__ = [
+    "OPTIMIZERS_FROM",
+    "SURFACES",
+    "RaceFrames",
+    "optimizer_paths",
+    "race_frames",
+]
 
 
 def _ill_conditioned(x, y):
@@ -162,7 +160,26 @@ def optimizer_paths(
     return {name: paths[:, k] for k, name in enumerate(NAMES)}
 
 
-def optimizer_race(
+@dataclass(frozen=True)
+class RaceFrames:
+    """The numbers of :func:`~course_utils.viz.race_figure.optimizer_race`: C settings
+    (combinations of a learning rate pair and a momentum), each racing the three
+    optimisers of :data:`NAMES` for T steps, shown at F steps, over a grid of the
+    surface."""
+
+    surface: str  # a key of SURFACES
+    combos: tuple[tuple[float, float, float], ...]  # (C,): (SGD's lr, Adam's lr, momentum)
+    initial: int  # the index in combos of the setting shown first
+    paths: np.ndarray  # (C, 3, T + 1, 2): (x, y) after each step, per setting and racer
+    steps: np.ndarray  # (F,): the steps shown, 0 to T
+    stride: int  # the paths drawn keep every stride-th step
+    losses: np.ndarray  # (C, 3, F): f at each racer's position at each step shown
+    grid_x: np.ndarray  # (81,)
+    grid_y: np.ndarray  # (61,)
+    levels: np.ndarray  # (61, 81): f on the grid (rows are y), or log10(f + 1e-3)
+
+
+def race_frames(
     surface: str = "ill-conditioned",
     lrs: Sequence[float] | None = None,
     momentum: Sequence[float] = (0.5, 0.9),
@@ -172,16 +189,11 @@ def optimizer_race(
     n_frames: int = 31,
     max_points: int = 60,
     initial: tuple[int, int] | None = None,
-    title: str | None = None,
-) -> go.Figure:
-    """SGD, SGD + momentum and Adam racing down ``surface``'s contours, a frame per few
-    steps; buttons choose the (learning rate, momentum) pair, among every combination of
-    ``lrs`` (SGD's, matched with ``adam_lrs`` for Adam) and ``momentum``.
-
-    Each path drawn holds at most ``max_points`` points (every k-th step), to keep the
-    figure small; the current positions are exact. ``initial`` = (index in ``lrs``, index
-    in ``momentum``) is the pair shown first; default the middle rate, the last momentum.
-    """
+) -> RaceFrames:
+    """The numbers of :func:`~course_utils.viz.race_figure.optimizer_race`'s frames (same
+    arguments), as arrays: the
+    paths of the three racers for every combination of the settings (all run at once),
+    their losses at the ``n_frames`` steps shown, and the surface on a grid."""
     spec = _surface(surface)
     lrs = list(spec["lrs"] if lrs is None else lrs)
     adam_lrs = list(spec["adam_lrs"] if adam_lrs is None else adam_lrs)
@@ -194,164 +206,34 @@ def optimizer_race(
     i_lr, i_mom = (len(lrs) // 2, len(momentum) - 1) if initial is None else initial
     if not (0 <= i_lr < len(lrs) and 0 <= i_mom < len(momentum)):
         raise ValueError(f"initial must index (lrs, momentum), got {initial}")
-    shown_first = i_lr * len(momentum) + i_mom  # combos run over lrs, then momentum
     combos = [(lr, alr, mom) for lr, alr in zip(lrs, adam_lrs, strict=True) for mom in momentum]
     for lr, alr, mom in combos:
         _check_settings(lr, alr, mom, steps)
-    # every run at once: (steps + 1, 3 * len(combos), 2), the racers of combo c at 3c..3c+2
-    together = _run_many(
-        [make for combo in combos for make in _makers(*combo)], spec["f"], spec["start"], steps
-    )
-    runs = [
-        {name: together[:, 3 * c + k] for k, name in enumerate(NAMES)} for c in range(len(combos))
-    ]
-    shown = np.unique(np.round(np.linspace(0, steps, min(n_frames, steps + 1))).astype(int))
-    stride = max(1, int(np.ceil(steps / max_points)))  # path points drawn: every stride-th step
-
     f = spec["f"]
-    gx = np.linspace(*spec["x_range"], 81)
-    gy = np.linspace(*spec["y_range"], 61)
-    z = f(gx[None, :], gy[:, None])  # (61, 81): rows are y, columns x
+    # every run at once: (T + 1, 3 C, 2), the racers of combo c at 3c..3c+2
+    together = _run_many(
+        [make for combo in combos for make in _makers(*combo)], f, spec["start"], steps
+    )
+    paths = together.reshape(steps + 1, len(combos), 3, 2).transpose(1, 2, 0, 3)
+    shown = np.unique(np.round(np.linspace(0, steps, min(n_frames, steps + 1))).astype(int))
+    # f point by point, on NumPy scalars, as the figure always has: a scalar's x**2 can
+    # differ from an array's in the last bit (enough, rarely, to change a digit shown)
+    losses = np.array([[[f(*path[s]) for s in shown] for path in racers] for racers in paths])
+    grid_x = np.linspace(*spec["x_range"], 81)
+    grid_y = np.linspace(*spec["y_range"], 61)
+    levels = f(grid_x[None, :], grid_y[:, None])  # (1, 81) with (61, 1): rows are y
     if spec["log_levels"]:
         # a curved valley spanning 4 orders of magnitude: contours of log10 f
-        z, z_label = np.log10(z + 1e-3), "log₁₀ f"
-        # one level per power of ten: finer levels crowd together along the valley floor
-        contours = dict(coloring="lines", showlabels=True, start=-1, end=3, size=1)
-    else:
-        z, z_label = z, "f"
-        contours = dict(coloring="lines", showlabels=True, start=1, end=121, size=8)
-    fig = go.Figure(
-        go.Contour(
-            x=compact(gx, 3),
-            y=compact(gy, 3),
-            z=compact(z, 3),
-            contours=contours,
-            colorscale=[[0, NEUTRAL], [1, NEUTRAL]],
-            line=dict(width=1),
-            showscale=False,
-            name=z_label,
-            showlegend=False,
-            hovertemplate=f"x %{{x:.2f}}, y %{{y:.2f}}<br>{z_label} %{{z:.3g}}<extra></extra>",
-        )
+        levels = np.log10(levels + 1e-3)
+    return RaceFrames(
+        surface=surface,
+        combos=tuple(combos),
+        initial=i_lr * len(momentum) + i_mom,  # combos run over lrs, then momentum
+        paths=paths,
+        steps=shown,
+        stride=max(1, int(np.ceil(steps / max_points))),
+        losses=losses,
+        grid_x=grid_x,
+        grid_y=grid_y,
+        levels=levels,
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[spec["minimum"][0]],
-            y=[spec["minimum"][1]],
-            mode="markers+text",
-            text=["minimum"],
-            textposition="bottom center",
-            marker=dict(symbol="star", size=14, color=NEUTRAL),
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    )
-
-    def frame_traces(step: int) -> list[dict]:
-        """Per combination and optimiser: the path so far and the current point."""
-        traces = []
-        kept = np.arange(0, step + 1, stride)  # (k,) the steps drawn
-        for paths in runs:
-            for name in NAMES:
-                path = paths[name]
-                here = path[step]
-                loss = float(f(*here))
-                traces += [
-                    dict(
-                        type="scatter",
-                        x=compact(np.append(path[kept, 0], here[0]), 3),
-                        y=compact(np.append(path[kept, 1], here[1]), 3),
-                    ),
-                    dict(
-                        type="scatter",
-                        x=compact([here[0]], 4),
-                        y=compact([here[1]], 4),
-                        text=[f"{name}: f = {loss:.3g}"],
-                    ),
-                ]
-        return traces
-
-    first = frame_traces(int(shown[0]))
-    for c, (lr, alr, mom) in enumerate(combos):
-        for o, name in enumerate(NAMES):
-            color, visible = PALETTE[o], c == shown_first
-            label = {
-                "SGD": f"SGD, lr {lr:g}",
-                "SGD + momentum": f"SGD + momentum {mom:g}, lr {lr:g}",
-                "Adam": f"Adam, lr {alr:g}, β₁ {mom:g}",
-            }[name]
-            line, point = first[6 * c + 2 * o : 6 * c + 2 * o + 2]
-            fig.add_trace(
-                go.Scatter(
-                    **line,
-                    mode="lines",
-                    line=dict(color=color, width=2.5),
-                    name=label,
-                    legendgroup=name,
-                    visible=visible,
-                    hoverinfo="skip",
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    **point,
-                    mode="markers",
-                    marker=dict(size=11, color=color, line=dict(width=1, color=NEUTRAL)),
-                    name=label,
-                    legendgroup=name,
-                    showlegend=False,
-                    visible=visible,
-                    hovertemplate="x %{x:.3f}, y %{y:.3f}<br>%{text}<extra></extra>",
-                )
-            )
-
-    changing = list(range(2, len(fig.data)))
-    names = [f"step {s}" for s in shown]
-    fig.frames = [
-        dict(name=name, data=frame_traces(int(s)), traces=changing)
-        for name, s in zip(names, shown, strict=True)
-    ]
-    masks = [
-        [True, True] + [m == c for m in range(len(combos)) for _ in range(6)]
-        for c in range(len(combos))
-    ]
-    # Pixels: the title, then a row of buttons above the plot; below it the x axis, the
-    # legend in a row, and the slider with the play/pause buttons.
-    height, top, legend_px = 640, 100, 30
-    slider_top = 50 + legend_px
-    bottom = slider_margin(slider_top)
-    plot_px = height - top - bottom
-    menus = [play_pause_buttons(frame_ms=150, top=slider_top)]
-    annotations = []
-    if len(combos) > 1:
-        # short labels, "SGD's rate · momentum", so that six fit in one row
-        labels = [f"{lr:g} · {mom:g}" for lr, _, mom in combos]
-        buttons = visibility_buttons(labels, masks, active=shown_first, x=0.0, y=1.0)
-        buttons.update(pad=dict(t=0, b=10, r=4))
-        menus.append(buttons)
-        label = control_label("lr ·<br>momentum:", x=0.0, y=1.0)
-        label.update(xshift=-6, yshift=10 + 2, align="right")
-        annotations.append(label)
-    style_figure(
-        fig,
-        title or f"SGD, momentum and Adam on {spec['formula']}",
-        height=height,
-        margin=dict(l=80, r=20, t=top, b=bottom),
-    )
-    fig.update_xaxes(title_text="x", range=list(spec["x_range"]))
-    fig.update_yaxes(title_text="y", range=list(spec["y_range"]))
-    fig.update_layout(
-        updatemenus=menus,
-        annotations=annotations,
-        sliders=[frame_slider(names, [str(s) for s in shown], "step: ", top=slider_top)],
-        # a row below the x axis's title: the contours keep the figure's width
-        legend=dict(
-            orientation="h",
-            x=0.0,
-            xanchor="left",
-            y=-48 / plot_px,
-            yanchor="top",
-            entrywidthmode="pixels",
-        ),
-    )
-    return finish_figure(fig)

@@ -34,6 +34,8 @@ __all__ = [
     "control_label",
     "finish_figure",
     "frame_slider",
+    "legend_below",
+    "option_masks",
     "play_pause_buttons",
     "slider_margin",
     "style_figure",
@@ -57,8 +59,10 @@ OKABE_ITO = {
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#F0E442")
 NEUTRAL = "#8C8C8C"  # a mid grey: visible on white and on the dark theme's #262a2e
 
-# The trace types of plotly.js's cartesian bundle (sphinxext/vendor/plotly-bundles.json):
-# a page whose figures use only these loads the 1.5 MB bundle instead of the full 4.8 MB.
+# The trace types of plotly.js's cartesian bundle, the one list of them: the book's build
+# (course_book.plotly_figures) gives a page whose figures use only these the 1.5 MB bundle
+# instead of the full 4.8 MB, and tests/test_plotly_bundle.py checks the list against the
+# trace modules the vendored bundle registers.
 CARTESIAN_TRACE_TYPES = frozenset(
     {
         "bar",
@@ -287,6 +291,24 @@ def visibility_buttons(
             for label, mask in zip(labels, masks, strict=True)
         ],
     )
+
+
+def option_masks(n_fixed: int, n_options: int, per_option: int) -> list[list[bool]]:
+    """The ``masks`` of :func:`visibility_buttons` for a figure whose traces are
+    ``n_fixed`` always shown (data, contours), then ``per_option`` traces for each of
+    ``n_options`` options in turn: mask ``i`` shows the fixed traces and option ``i``'s."""
+    return [
+        [True] * n_fixed + [m == i for m in range(n_options) for _ in range(per_option)]
+        for i in range(n_options)
+    ]
+
+
+def legend_below(plot_px: float, *, gap_px: int = 48) -> dict:
+    """A legend in one row, ``gap_px`` pixels below the plot area (under the x axis's tick
+    labels and title), for a plot area ``plot_px`` pixels high: the plots keep the
+    figure's width. Leave room for it in the bottom margin (a :func:`frame_slider` below it
+    hangs ``top=50 + 30``)."""
+    return dict(orientation="h", x=0.0, xanchor="left", y=-gap_px / plot_px, yanchor="top")
 
 
 def control_label(text: str, *, x: float, y: float) -> dict:
