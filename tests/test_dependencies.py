@@ -19,6 +19,13 @@ from course_book.execution import page_modules
         ("from a.b import c, d as dee", {"a.b", "a.b.c", "a.b.d"}),
         ("from a import *", {"a"}),
         ("def f():\n    import inner\n", {"inner"}),  # imports anywhere in a cell count
+        # ... except where they never run
+        (
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n    import a\nelse:\n    import b",
+            {"typing", "typing.TYPE_CHECKING", "b"},
+        ),
+        ("import typing\nif typing.TYPE_CHECKING:\n    from a import b", {"typing"}),
         # IPython-only lines are skipped, the rest is still parsed
         ("%matplotlib inline\n!pip install x\nimport a", {"a"}),
         # a cell that is not Python at all is read line by line

@@ -14,7 +14,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from course_utils.data import DataLoaders
-from course_utils.learner import Learner, lrs_for_groups, plan_device, random_hflip, to_device
+from course_utils.device import plan_device, to_device
+from course_utils.learner import Learner, lrs_for_groups, random_hflip
 from course_utils.metrics import accuracy
 from course_utils.schedules import one_cycle_lr, sgdr_lr
 

@@ -12,7 +12,8 @@ What counts as "importing" a module, as Python does it:
   (every parent package's ``__init__`` first);
 - ``from a.b import c`` also runs ``a.b.c`` when ``c`` is a submodule;
 - relative imports (``from .style import x``) are resolved against the module
-  that contains them.
+  that contains them;
+- imports under ``if TYPE_CHECKING:`` never run, so they don't count.
 
 Only modules of the followed packages (``course_utils`` by default) are
 followed; the standard library and third-party packages are pinned by
@@ -43,7 +44,7 @@ def _imports_in_tree(tree: ast.AST, package: str | None = None) -> set[str]:
     module's own package; the package itself for an ``__init__``).
     """
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _run_nodes(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -60,6 +61,25 @@ def _imports_in_tree(tree: ast.AST, package: str | None = None) -> set[str]:
             # ``from a import b``: b may be a submodule of a (checked by the graph)
             names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
     return names
+
+
+def _run_nodes(tree: ast.AST):
+    """Every node of ``tree`` except those under ``if TYPE_CHECKING:``, which never run."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
 def code_imports(source: str) -> set[str]:

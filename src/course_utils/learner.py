@@ -8,8 +8,8 @@ The loop is :meth:`Learner._one_batch` and the few methods around it;
 everything optional happens in callbacks (:mod:`course_utils.callbacks`).
 
 Device decisions (mixed precision, channels-last, pinned memory) are made once,
-by :func:`plan_device`, a pure function of the device that tests can call with
-``"cuda"`` on a machine without one. The loop never branches on them: it always
+by :func:`~course_utils.device.plan_device`, a pure function of the device that
+tests can call with ``"cuda"`` on a machine without one. The loop never branches on them: it always
 runs under ``torch.autocast`` and steps through a ``torch.amp.GradScaler``, each
 created with ``enabled=`` from the plan, and both do nothing when disabled (plain
 float32, the CPU's default), as nanoGPT's training loop does.
@@ -21,7 +21,6 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -41,79 +40,18 @@ from course_utils.callbacks import (
     ProgressPrinter,
     Recorder,
 )
+from course_utils.device import DevicePlan, plan_device, to_device
 from course_utils.models.layers import BatchNorm2d as ScratchBatchNorm2d
 from course_utils.profile import current_profile
 from course_utils.schedules import one_cycle_lr, one_cycle_mom, sgdr_epochs, sgdr_lr
 
-__all__ = ["DevicePlan", "Learner", "lrs_for_groups", "plan_device", "to_device"]
+__all__ = ["Learner", "lrs_for_groups"]
 
 SGD_MOMENTUM = partial(torch.optim.SGD, momentum=0.9)  # the 2018 course's optimiser
 # torch's BatchNorm layers and the course's own (course_utils.models.layers): freeze_to treats
 # them alike
 BATCHNORM_TYPES = (nn.modules.batchnorm._BatchNorm, ScratchBatchNorm2d)
 NO_GROUPS = "this model has no layer groups: pass layer_groups=... or a single float lr"
-
-
-@dataclass(frozen=True)
-class DevicePlan:
-    """How to train on a device, decided once."""
-
-    device: torch.device
-    amp_dtype: torch.dtype | None  # autocast to this dtype; None: plain float32
-    grad_scaler: bool  # float16 needs loss scaling to keep small gradients; bfloat16 doesn't
-    channels_last: bool  # 4-D activations as (B, H, W, C) in memory: faster convs on tensor cores
-    pin_memory: bool  # page-locked host batches: asynchronous copies to the GPU
-
-
-def plan_device(
-    device: str | torch.device,
-    *,
-    model: nn.Module | None = None,
-    mixed_precision: bool | None = None,
-    channels_last: bool | None = None,
-    bf16_supported: bool | None = None,
-) -> DevicePlan:
-    """Decide mixed precision, channels-last and pinned memory for ``device``.
-
-    On CUDA, by default: autocast to bfloat16 where the GPU supports it, else
-    float16 with a gradient scaler; channels-last when the model has a 2-D
-    convolution; pinned memory. On the CPU, by default: float32, nothing else
-    (``mixed_precision=True`` autocasts to bfloat16 there). ``bf16_supported``
-    overrides the query to the GPU (for tests).
-    """
-    device = torch.device(device)
-    cuda = device.type == "cuda"
-    amp = cuda if mixed_precision is None else mixed_precision
-    dtype = None
-    if amp:
-        if not cuda:
-            dtype = torch.bfloat16
-        else:
-            if bf16_supported is None:
-                bf16_supported = torch.cuda.is_bf16_supported()
-            dtype = torch.bfloat16 if bf16_supported else torch.float16
-    if channels_last is None:
-        has_conv = model is not None and any(isinstance(m, nn.Conv2d) for m in model.modules())
-        channels_last = cuda and amp and has_conv
-    return DevicePlan(device, dtype, dtype == torch.float16, channels_last, cuda)
-
-
-def to_device(batch, device: torch.device, channels_last: bool = False):
-    """Move a tensor, or a tuple/list/dict of them, to ``device`` (non-blocking).
-
-    With ``channels_last``, 4-D floating-point tensors (B, C, H, W) also change
-    memory format.
-    """
-    if isinstance(batch, torch.Tensor):
-        batch = batch.to(device, non_blocking=True)
-        if channels_last and batch.ndim == 4 and batch.is_floating_point():
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        return batch
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(to_device(b, device, channels_last) for b in batch)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device, channels_last) for k, v in batch.items()}
-    return batch
 
 
 def lrs_for_groups(lr, n_groups: int, has_groups: bool = True) -> list[float]:
