@@ -4,8 +4,8 @@
 # and a few more:
 #   make notebooks              write the launch notebooks (_build/launch/) without building
 #   make chapter NB=book/section1/numpy.md   execute one chapter as a test (nbmake), in seconds
-#   make unit                   the fast tests: no built site, no fixture book, no browser
-#   make fixtures               the tests that build small fixture books with Sphinx
+#   make unit                   the fast tests: no built site, no browser, none marked slow
+#   make fixtures               the slow ones: fixture books built by Sphinx, kernels, subprocesses
 #   make lint                   ruff check + ruff format --check, and ruff over the chapters' code
 
 PYTHON ?= python3

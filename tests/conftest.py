@@ -1,4 +1,5 @@
-"""Shared fixtures: the built site, the fixture books, and the browser."""
+"""Shared fixtures: the built site, the browser, a private torch cache. What the tests import
+by name (the repository root, the small problems, the fixture books) is in helpers.py."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 
-pytest_plugins = ["sphinx.testing.fixtures"]
+# One intra-op thread for torch, set before anything imports it (OMP_NUM_THREADS is read once,
+# at import). The tests' tensors are small enough to gain nothing from more, and on a busy
+# machine (two cores, and another process on them) torch's threads spin-wait for each other:
+# a Learner test that takes 0.3 s alone takes 8 s. An OMP_NUM_THREADS of your own wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-REPO = Path(__file__).resolve().parents[1]
 SITE = Path(os.environ.get("COURSE_SITE_DIR", REPO / "_build" / "html"))
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def browser_required() -> bool:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from conftest import REPO
+from helpers import REPO
 from playwright.sync_api import (
     Browser,
     BrowserContext,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import make_learner, two_class_dls
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -25,21 +26,8 @@ from course_utils.data import DataLoaders
 from course_utils.learner import Learner
 from course_utils.metrics import accuracy, rmse
 
-
-def make_dls(n_train=40, n_valid=20, bs=16, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n_train + n_valid, 5, generator=g)
-    y = (x[:, 0] + x[:, 1] > 0).long()  # two separable classes
-    train = TensorDataset(x[:n_train], y[:n_train])
-    valid = TensorDataset(x[n_train:], y[n_train:])
-    return DataLoaders(DataLoader(train, batch_size=bs), DataLoader(valid, batch_size=bs))
-
-
-def make_learner(cbs=(), metrics=(), verbose=False, **kwargs):
-    torch.manual_seed(0)
-    return Learner(
-        make_dls(**kwargs), nn.Linear(5, 2), metrics=metrics, cbs=cbs, verbose=verbose, device="cpu"
-    )
+# The two-class problem of helpers.two_class_dls, learned by a linear layer built after seeding.
+LINEAR = partial(nn.Linear, 5, 2)
 
 
 class LogAll(Callback):
@@ -89,7 +77,8 @@ def test_callback_base_lists_every_event_as_a_documented_no_op():
 
 def test_events_fire_in_the_documented_order():
     cb = LogAll()
-    learn = make_learner([cb], n_train=32, n_valid=16, bs=16)  # 2 train batches, 1 valid
+    # 2 training batches, 1 validation batch
+    learn = make_learner(two_class_dls(n_train=32, n_valid=16, bs=16), LINEAR, cbs=[cb])
     learn.fit(1, 0.1)
     train_batch = ["before_batch", "after_pred", "after_loss", "after_backward", "after_step",
                    "after_batch"]  # fmt: skip
@@ -110,7 +99,11 @@ def test_callbacks_run_sorted_by_order_ties_in_insertion_order():
         def before_fit(self):
             calls.append(self.name)
 
-    learn = make_learner([Named("late", 99), Named("a", 5), Named("b", 5), Named("early", -1)])
+    learn = make_learner(
+        two_class_dls(),
+        LINEAR,
+        cbs=[Named("late", 99), Named("a", 5), Named("b", 5), Named("early", -1)],
+    )
     learn.fit(1, 0.1)
     assert calls == ["early", "a", "b", "late"]
     assert [type(cb) for cb in learn.cbs][-1] is Named and isinstance(learn.cbs[-2], Recorder)
@@ -119,7 +112,8 @@ def test_callbacks_run_sorted_by_order_ties_in_insertion_order():
 def test_cancel_batch_in_after_backward_skips_the_step_only():
     cancel = Raise("after_backward", CancelBatchException, when=0)
     log = LogAll()
-    learn = make_learner([cancel, log], n_train=16, bs=16)  # one training batch per epoch
+    # one training batch per epoch
+    learn = make_learner(two_class_dls(n_train=16, bs=16), LINEAR, cbs=[cancel, log])
     before = learn.model.weight.detach().clone()
     learn.fit(1, 0.5)
     assert torch.equal(learn.model.weight, before)  # the only batch was cancelled
@@ -133,7 +127,7 @@ def test_cancel_batch_in_after_backward_skips_the_step_only():
 def test_cancel_epoch_skips_the_rest_of_the_epoch_then_training_goes_on():
     cancel = Raise("before_validate", CancelEpochException, when=0)
     log = LogAll()
-    learn = make_learner([cancel, log])
+    learn = make_learner(two_class_dls(), LINEAR, cbs=[cancel, log])
     learn.fit(2, 0.1)
     assert log.events.count("before_epoch") == 2 and log.events.count("after_epoch") == 2
     assert log.events.count("after_cancel_epoch") == 1
@@ -147,7 +141,7 @@ def test_cancel_fit_stops_training_and_after_fit_still_runs():
     # 3 training batches per epoch: cancel at the 2nd batch of the 2nd epoch
     cancel = Raise("after_step", CancelFitException, when=4)
     log = LogAll()
-    learn = make_learner([cancel, log])
+    learn = make_learner(two_class_dls(), LINEAR, cbs=[cancel, log])
     learn.fit(5, 0.1)
     assert log.events.count("before_epoch") == 2
     assert log.events[-2:] == ["after_cancel_fit", "after_fit"]
@@ -158,7 +152,7 @@ def test_cancel_fit_stops_training_and_after_fit_still_runs():
 def test_after_fit_runs_even_when_training_fails():
     boom = Raise("after_loss", RuntimeError("boom"), when=1)
     log = LogAll()
-    learn = make_learner([boom, log])
+    learn = make_learner(two_class_dls(), LINEAR, cbs=[boom, log])
     with pytest.raises(RuntimeError, match="boom"):
         learn.fit(1, 0.1)
     assert log.events[-1] == "after_fit" and "after_cancel_fit" not in log.events
@@ -166,7 +160,7 @@ def test_after_fit_runs_even_when_training_fails():
 
 def test_fit_callbacks_are_removed_afterwards():
     extra = LogAll()
-    learn = make_learner()
+    learn = make_learner(two_class_dls(), LINEAR)
     learn.fit(1, 0.1, cbs=[extra])
     assert extra.events and extra not in learn.cbs
     n = len(extra.events)
@@ -176,7 +170,7 @@ def test_fit_callbacks_are_removed_afterwards():
 
 def test_recorder_records_batches_and_epochs():
     # 50 training rows in batches of 16: 16, 16, 16, 2 -- an uneven last batch
-    learn = make_learner(metrics=[accuracy], n_train=50, n_valid=30, bs=16)
+    learn = make_learner(two_class_dls(n_train=50, n_valid=30, bs=16), LINEAR, metrics=[accuracy])
     learn.fit(2, 0.1)
     rec = learn.recorder
     assert len(rec.losses) == len(rec.lrs) == len(rec.moms) == 8
@@ -215,14 +209,14 @@ def test_recorder_computes_whole_set_metrics_on_all_predictions():
 
 
 def test_metric_given_as_partial_gets_its_function_name():
-    learn = make_learner(metrics=[partial(accuracy)])
+    learn = make_learner(two_class_dls(), LINEAR, metrics=[partial(accuracy)])
     learn.fit(1, 0.1)
     assert list(learn.recorder.metrics) == ["accuracy"]
 
 
 def test_printer_writes_one_plain_row_per_epoch():
     out = io.StringIO()
-    learn = make_learner(metrics=[accuracy])
+    learn = make_learner(two_class_dls(), LINEAR, metrics=[accuracy])
     learn.remove_cb(learn.recorder)
     learn.add_cbs([learn.recorder, ProgressPrinter(file=out)])
     learn.fit(3, 0.1)
@@ -243,11 +237,11 @@ def test_printer_writes_one_plain_row_per_epoch():
 
 
 def test_verbose_prints_to_stdout_and_can_be_turned_off(capsys):
-    make_learner(verbose=True).fit(2, 0.1)
+    make_learner(two_class_dls(), LINEAR, verbose=True).fit(2, 0.1)
     printed = capsys.readouterr().out
     assert len(printed.splitlines()) == 3 and printed.startswith("epoch")
-    make_learner(verbose=False).fit(2, 0.1)
-    learn = make_learner(verbose=True)
+    make_learner(two_class_dls(), LINEAR, verbose=False).fit(2, 0.1)
+    learn = make_learner(two_class_dls(), LINEAR, verbose=True)
     learn.remove_cb(learn.printer)
     learn.fit(1, 0.1)
     assert capsys.readouterr().out == ""
@@ -265,7 +259,7 @@ def test_param_scheduler_sets_per_group_values_and_momentum_or_betas():
                 seen.append((self.learn.pct_train, group["lr"], group["betas"][0]))
 
     sched = ParamScheduler({"lr": lambda pos: 1.0 + pos, "mom": lambda pos: 0.5 * pos})
-    learn = make_learner([sched, Spy()], n_train=32, bs=16)
+    learn = make_learner(two_class_dls(n_train=32, bs=16), LINEAR, cbs=[sched, Spy()])
     learn.opt_func = torch.optim.Adam
     learn.fit(2, 0.1)
     assert [s[0] for s in seen] == [0.0, 0.25, 0.5, 0.75]

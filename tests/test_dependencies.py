@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bookfixtures import REPO
+from helpers import REPO
 
 from course_book.dependencies import ModuleGraph, code_imports
 from course_book.execution import page_modules

@@ -400,6 +400,7 @@ def test_the_package_exports_its_modules_public_names():
     assert all(hasattr(course_utils.detection, name) for name in names)
 
 
+@pytest.mark.slow  # a fresh Python, to see what one import pulls in
 def test_detection_does_not_import_the_figures():
     # course_utils.viz.detection draws the boxes of course_utils.detection, never the reverse
     code = "import sys, course_utils.detection; print('course_utils.viz' in sys.modules)"

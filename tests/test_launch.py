@@ -1,4 +1,5 @@
-"""Launch notebooks and the page execution checks (no Sphinx build)."""
+"""Launch notebooks and the page execution checks (no Sphinx build; the tests that start a
+kernel or another Python are marked slow)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import sys
 
 import nbformat
 import pytest
-from bookfixtures import REPO, notebook_page
 from docutils import nodes
 from docutils.utils import new_document
+from helpers import REPO, notebook_page
 
 from course_book import execution
 from course_book.common import json_for_script_tag
@@ -32,6 +33,7 @@ def test_launch_notebook_has_setup_then_the_chapter(tmp_path):
     nbformat.validate(notebook)
 
 
+@pytest.mark.slow  # starts a Jupyter kernel
 def test_setup_cell_is_a_no_op_outside_colab(tmp_path):
     """The set-up cell must run as-is in an ordinary kernel (Binder, a local clone)."""
     from nbclient import NotebookClient
@@ -58,6 +60,7 @@ def test_urls():
     )
 
 
+@pytest.mark.slow  # a fresh Python writes every chapter of the real book
 def test_make_notebooks_cli_writes_every_chapter(tmp_path):
     out = tmp_path / "launch"
     result = subprocess.run(

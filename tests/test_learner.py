@@ -4,12 +4,12 @@ saving, device decisions and bad input."""
 import dataclasses
 import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import REPO, blob_dls, grouped_mlp, make_learner
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -18,50 +18,6 @@ from course_utils.device import plan_device, to_device
 from course_utils.learner import Learner, lrs_for_groups, random_hflip
 from course_utils.metrics import accuracy
 from course_utils.schedules import one_cycle_lr, sgdr_lr
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def blobs(n=240, seed=0):
-    """Three Gaussian blobs in 6 dimensions: a separable 3-class problem."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % 3
-    centres = torch.randn(3, 6, generator=g) * 3
-    x = centres[y] + torch.randn(n, 6, generator=g)
-    return x, y
-
-
-def make_dls(n=240, bs=32, seed=0, shuffle=False, test=False):
-    x, y = blobs(n, seed)
-    cut = n * 3 // 4
-    return DataLoaders(
-        DataLoader(TensorDataset(x[:cut], y[:cut]), batch_size=bs, shuffle=shuffle),
-        DataLoader(TensorDataset(x[cut:], y[cut:]), batch_size=bs),
-        test_dl=DataLoader(TensorDataset(x[cut:]), batch_size=bs) if test else None,
-        classes=["a", "b", "c"],
-    )
-
-
-class GroupedMLP(nn.Module):
-    """Three layer groups: body (with BatchNorm), middle, head."""
-
-    def __init__(self, n_in=6, n_out=3):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(n_in, 16), nn.BatchNorm1d(16), nn.ReLU())
-        self.mid = nn.Sequential(nn.Linear(16, 16), nn.ReLU())
-        self.head = nn.Linear(16, n_out)
-
-    def forward(self, x):
-        return self.head(self.mid(self.body(x)))  # (B, n_out)
-
-    def layer_groups(self):
-        return [self.body, self.mid, self.head]
-
-
-def make_learner(model=None, dls=None, **kwargs):
-    torch.manual_seed(0)
-    kwargs = {"verbose": False, "device": "cpu", **kwargs}
-    return Learner(dls or make_dls(), model or GroupedMLP(), **kwargs)
 
 
 def test_fit_reduces_the_loss_and_learns_the_problem():
@@ -168,7 +124,7 @@ def test_slice_lr_on_a_model_without_layer_groups_is_a_clear_error():
 
 
 def test_explicit_layer_groups_override_the_models():
-    model = GroupedMLP()
+    model = grouped_mlp()
     learn = make_learner(
         model=model, layer_groups=[nn.Sequential(model.body, model.mid), model.head]
     )
@@ -177,7 +133,7 @@ def test_explicit_layer_groups_override_the_models():
 
 
 def test_layer_groups_must_cover_every_parameter():
-    model = GroupedMLP()
+    model = grouped_mlp()
     learn = make_learner(model=model, layer_groups=[model.body, model.head])
     with pytest.raises(ValueError, match=r"2 model parameters are in no layer group.*mid\.0"):
         learn.fit(1, 0.1)
@@ -245,7 +201,7 @@ def test_bad_sgdr_arguments_are_clear_errors():
 
 
 def test_empty_training_loader_is_a_clear_error():
-    dls = make_dls()
+    dls = blob_dls()
     dls.train_dl = DataLoader(TensorDataset(torch.zeros(3, 6), torch.zeros(3)), batch_size=4,
                               drop_last=True)  # fmt: skip
     learn = make_learner(dls=dls)
@@ -255,13 +211,13 @@ def test_empty_training_loader_is_a_clear_error():
 
 def test_default_loss_follows_the_data():
     assert make_learner().loss_func is F.cross_entropy
-    dls = make_dls()
+    dls = blob_dls()
     dls.is_multilabel = True
     assert make_learner(dls=dls).loss_func is F.binary_cross_entropy_with_logits
 
 
 def test_get_preds_predict_and_activation():
-    learn = make_learner(dls=make_dls(test=True))
+    learn = make_learner(dls=blob_dls(test=True))
     learn.fit(1, 0.1)
     probs, targets = learn.get_preds()
     assert probs.shape == (60, 3) and targets.shape == (60,)
@@ -339,7 +295,7 @@ def test_tta_bad_input():
         learn.TTA()
     with pytest.raises(ValueError, match="n must be a positive int"):
         learn.TTA(n=0)
-    shuffled = make_learner(dls=make_dls())
+    shuffled = make_learner(dls=blob_dls())
     shuffled.dls.valid_dl = DataLoader(shuffled.dls.valid_dl.dataset, batch_size=8, shuffle=True)
     with pytest.raises(ValueError, match="not shuffled"):
         shuffled.TTA(n=1, transform=lambda xb: xb)
@@ -403,11 +359,11 @@ def test_device_plan_on_cuda(bf16, dtype, scaler):
     assert plan.device == torch.device("cuda")
     assert plan.amp_dtype == dtype and plan.grad_scaler is scaler
     assert plan.channels_last and plan.pin_memory
-    mlp = plan_device("cuda", model=GroupedMLP(), bf16_supported=bf16)
+    mlp = plan_device("cuda", model=grouped_mlp(), bf16_supported=bf16)
     assert not mlp.channels_last  # no convolution: nothing to gain
     off = plan_device("cuda:0", model=TinyCNN(), mixed_precision=False, bf16_supported=bf16)
     assert off.amp_dtype is None and not off.channels_last and off.pin_memory
-    forced = plan_device("cuda", model=GroupedMLP(), channels_last=True, bf16_supported=bf16)
+    forced = plan_device("cuda", model=grouped_mlp(), channels_last=True, bf16_supported=bf16)
     assert forced.channels_last
 
 
@@ -426,15 +382,15 @@ def test_mixed_precision_paths_train_on_cpu():
 
 def test_pinned_memory_is_switched_on_when_the_plan_says_so():
     plan = dataclasses.replace(plan_device("cpu"), pin_memory=True)
-    dls = make_dls(test=True)
+    dls = blob_dls(test=True)
     # the loaders are only marked here (pinning itself needs CUDA); nothing is iterated
-    Learner(dls, GroupedMLP(), device=plan, verbose=False)
+    Learner(dls, grouped_mlp(), device=plan, verbose=False)
     assert dls.train_dl.pin_memory and dls.valid_dl.pin_memory and dls.test_dl.pin_memory
 
 
 def test_default_device_comes_from_the_profile(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "quick")
-    learn = Learner(make_dls(), GroupedMLP(), verbose=False)
+    learn = Learner(blob_dls(), grouped_mlp(), verbose=False)
     assert learn.device == torch.device("cpu")
 
 

@@ -2,41 +2,18 @@
 
 import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
+from helpers import REPO, digits_dls, digits_mlp, make_learner
 from torch.utils.data import DataLoader, TensorDataset
 
 from course_utils.callbacks import Callback
 from course_utils.data import DataLoaders
-from course_utils.datasets.digits import load_digits
 from course_utils.learner import Learner
 from course_utils.lr_finder import LRFinderResult, lr_find
 from course_utils.metrics import accuracy
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def digits_dls(bs=64):
-    x_train, y_train, x_valid, y_valid = load_digits().as_tensors()
-    g = torch.Generator().manual_seed(0)
-    return DataLoaders(
-        DataLoader(TensorDataset(x_train, y_train), batch_size=bs, shuffle=True, generator=g),
-        DataLoader(TensorDataset(x_valid, y_valid), batch_size=256),
-    )
-
-
-def mlp():
-    return nn.Sequential(nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10))
-
-
-def make_learner(**kwargs):
-    torch.manual_seed(0)
-    kwargs = {"verbose": False, "device": "cpu", **kwargs}
-    return Learner(digits_dls(), mlp(), **kwargs)
 
 
 def state_copy(learn):
@@ -44,7 +21,7 @@ def state_copy(learn):
 
 
 def test_sweep_is_exponential_and_the_smoothing_is_bias_corrected():
-    learn = make_learner()
+    learn = make_learner(digits_dls(), digits_mlp)
     result = learn.lr_find(start_lr=1e-5, end_lr=1e-1, num_it=30, stop_div=False, beta=0.9)
     assert result.iterations == 30 and not result.diverged  # 23 batches an epoch: 2 epochs
     expected = [1e-5 * (1e-1 / 1e-5) ** (i / 29) for i in range(30)]
@@ -58,7 +35,7 @@ def test_sweep_is_exponential_and_the_smoothing_is_bias_corrected():
 
 
 def test_lr_find_restores_the_model_and_the_optimiser_exactly():
-    learn = make_learner()
+    learn = make_learner(digits_dls(), digits_mlp)
     learn.fit(1, 0.1)  # momentum buffers and BatchNorm statistics exist
     weights, opt_state = state_copy(learn), learn.opt.state_dict()
     buffers = {k: v["momentum_buffer"].clone() for k, v in opt_state["state"].items()}
@@ -76,7 +53,7 @@ def test_lr_find_restores_the_model_and_the_optimiser_exactly():
 
 
 def test_lr_find_on_a_fresh_learner_leaves_no_optimiser(capsys):
-    learn = make_learner(verbose=True)
+    learn = make_learner(digits_dls(), digits_mlp, verbose=True)
     weights = state_copy(learn)
     learn.lr_find(num_it=20)
     assert learn.opt is None
@@ -86,7 +63,7 @@ def test_lr_find_on_a_fresh_learner_leaves_no_optimiser(capsys):
 
 
 def test_suggestion_is_sensible_on_the_digits():
-    learn = make_learner(metrics=[accuracy])
+    learn = make_learner(digits_dls(), digits_mlp, metrics=[accuracy])
     result = learn.lr_find()
     assert 1e-3 < result.suggestion < 1.0
     assert result.suggestion == pytest.approx(result.lr_at_min_loss / 10)
@@ -97,7 +74,7 @@ def test_suggestion_is_sensible_on_the_digits():
 
 
 def test_stops_when_the_loss_diverges():
-    learn = make_learner()
+    learn = make_learner(digits_dls(), digits_mlp)
     result = learn.lr_find(start_lr=1e-2, end_lr=1e4, num_it=100)
     assert result.diverged
     smoothed = np.array(result.smoothed_losses)
@@ -111,7 +88,7 @@ def test_lr_find_restores_even_when_training_fails():
             if self.learn.train_iter == 5:
                 raise RuntimeError("boom")
 
-    learn = make_learner(cbs=[Boom()])
+    learn = make_learner(digits_dls(), digits_mlp, cbs=[Boom()])
     weights = state_copy(learn)
     with pytest.raises(RuntimeError, match="boom"):
         learn.lr_find()
@@ -124,10 +101,10 @@ def test_bad_input_is_a_clear_error():
         DataLoader(TensorDataset(torch.zeros(0, 64), torch.zeros(0, dtype=torch.long))),
         DataLoader(TensorDataset(torch.zeros(4, 64), torch.zeros(4, dtype=torch.long))),
     )
-    learn = Learner(empty, mlp(), verbose=False, device="cpu")
+    learn = Learner(empty, digits_mlp(), verbose=False, device="cpu")
     with pytest.raises(ValueError, match="lr_find: the training loader is empty"):
         learn.lr_find()
-    learn = make_learner()
+    learn = make_learner(digits_dls(), digits_mlp)
     with pytest.raises(ValueError, match="0 < start_lr < end_lr"):
         lr_find(learn, start_lr=1.0, end_lr=0.1)
     with pytest.raises(ValueError, match="num_it must be an int >= 2"):

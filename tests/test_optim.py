@@ -7,38 +7,13 @@ from functools import partial
 
 import pytest
 import torch
+from helpers import blob_dls, grouped_mlp, make_learner, regression_data, regression_mlp
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
-from course_utils.data import DataLoaders
-from course_utils.learner import Learner
 from course_utils.optim import SGD, Adam, AdamW
 
 STEPS = 100
 ATOL = 1e-9  # float64 throughout, except the Learner test (float32, 1e-6)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tensors this small gain nothing from intra-op threads, and on a busy machine their
-    spin-waiting makes these tests many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def make_model(seed=0):
-    """A small float64 MLP: Linear(5, 8) -> Tanh -> Linear(8, 3)."""
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
-
-
-def make_data(seed=1):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(32, 5, generator=g, dtype=torch.float64)  # (B, 5)
-    y = torch.randn(32, 3, generator=g, dtype=torch.float64)  # (B, 3)
-    return x, y
 
 
 def loss_of(model, x, y):
@@ -48,7 +23,7 @@ def loss_of(model, x, y):
 def train(model, opt, steps=STEPS, schedule=None, start=0):
     """``steps`` full-batch steps, the loss recomputed each time; ``schedule(opt, i)`` may
     change hyper-parameters before step ``i``, as the Learner's ParamScheduler does."""
-    x, y = make_data()
+    x, y = regression_data()
     for i in range(start, start + steps):
         if schedule is not None:
             schedule(opt, i)
@@ -60,7 +35,7 @@ def train(model, opt, steps=STEPS, schedule=None, start=0):
 
 def run(opt_factory, steps=STEPS, schedule=None, groups=None):
     """Train a fresh model with ``opt_factory(params)``; ``groups(model)`` makes param groups."""
-    model = make_model()
+    model = regression_mlp()
     params = groups(model) if groups is not None else model.parameters()
     return train(model, opt_factory(params), steps, schedule)
 
@@ -197,7 +172,7 @@ def test_params_without_grad_are_skipped(ours, theirs):
 
     model = run(ours, groups=freeze_first)
     assert_same_weights(model, run(theirs, groups=freeze_first))
-    torch.testing.assert_close(model[0].weight, make_model()[0].weight, atol=0, rtol=0)
+    torch.testing.assert_close(model[0].weight, regression_mlp()[0].weight, atol=0, rtol=0)
 
 
 # ----- torch.optim compatibility -----------------------------------------------------------------
@@ -211,7 +186,7 @@ IDS = ["sgd", "adam", "adamw"]
 
 @pytest.mark.parametrize(("ours", "theirs"), FACTORIES, ids=IDS)
 def test_state_dict_round_trip_resumes_like_an_uninterrupted_torch_run(ours, theirs):
-    model = make_model()
+    model = regression_mlp()
     opt = ours(two_groups(model, lr=1e-3))
     train(model, opt, steps=10)
     buf = io.BytesIO()
@@ -219,21 +194,21 @@ def test_state_dict_round_trip_resumes_like_an_uninterrupted_torch_run(ours, the
     buf.seek(0)
     saved = torch.load(buf)
 
-    resumed = make_model(seed=123)  # different weights, overwritten by the checkpoint
+    resumed = regression_mlp(seed=123)  # different weights, overwritten by the checkpoint
     resumed.load_state_dict(saved["model"])
     fresh = ours(two_groups(resumed, lr=0.5), lr=0.7)  # hyper-parameters come from the state
     fresh.load_state_dict(saved["opt"])
     assert [g["lr"] for g in fresh.param_groups] == [g["lr"] for g in opt.param_groups]
     train(resumed, fresh, steps=STEPS - 10, start=10)
 
-    reference = make_model()
+    reference = regression_mlp()
     train(reference, theirs(two_groups(reference, lr=1e-3)), steps=STEPS)
     assert_same_weights(resumed, reference)
 
 
 @pytest.mark.parametrize(("ours", "theirs"), FACTORIES, ids=IDS)
 def test_state_names_like_torch(ours, theirs):
-    a, b = make_model(), make_model()
+    a, b = regression_mlp(), regression_mlp()
     opt_a, opt_b = ours(a.parameters()), theirs(b.parameters())
     train(a, opt_a, steps=2)
     train(b, opt_b, steps=2)
@@ -250,7 +225,7 @@ def test_state_names_like_torch(ours, theirs):
 
 @pytest.mark.parametrize(("ours", "theirs"), FACTORIES, ids=IDS)
 def test_closure_is_evaluated_with_grad_and_its_loss_returned(ours, theirs):
-    x, y = make_data()
+    x, y = regression_data()
 
     def fit(model, opt):
         losses = []
@@ -265,20 +240,20 @@ def test_closure_is_evaluated_with_grad_and_its_loss_returned(ours, theirs):
             losses.append(opt.step(closure))
         return losses
 
-    a, b = make_model(), make_model()
+    a, b = regression_mlp(), regression_mlp()
     losses_a, losses_b = fit(a, ours(a.parameters())), fit(b, theirs(b.parameters()))
     assert_same_weights(a, b)
     torch.testing.assert_close(torch.stack(losses_a), torch.stack(losses_b), atol=ATOL, rtol=0)
-    assert ours(make_model().parameters()).step() is None
+    assert ours(regression_mlp().parameters()).step() is None
 
 
 @pytest.mark.parametrize(("ours", "theirs"), FACTORIES, ids=IDS)
 def test_works_with_torch_lr_scheduler(ours, theirs):
     def fit(factory):
-        model = make_model()
+        model = regression_mlp()
         opt = factory(model.parameters())
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
-        x, y = make_data()
+        x, y = regression_data()
         for _ in range(50):
             opt.zero_grad()
             loss_of(model, x, y).backward()
@@ -367,38 +342,12 @@ def test_sparse_gradients_are_rejected(factory):
 
 
 # ----- end to end: the Learner -------------------------------------------------------------------
-def make_dls(n=240, bs=32, seed=0):
-    """Three Gaussian blobs in 6 dimensions, as in test_learner.py: 6 training batches."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % 3
-    x = (torch.randn(3, 6, generator=g) * 3)[y] + torch.randn(n, 6, generator=g)  # (n, 6)
-    cut = n * 3 // 4
-    return DataLoaders(
-        DataLoader(TensorDataset(x[:cut], y[:cut]), batch_size=bs),
-        DataLoader(TensorDataset(x[cut:], y[cut:]), batch_size=bs),
-        classes=["a", "b", "c"],
-    )
-
-
-class GroupedMLP(nn.Module):
-    """Two layer groups, the body with BatchNorm (and no bias before it: its gradient would be
-    rounding noise, which Adam amplifies to full-size steps)."""
-
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(6, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU())
-        self.head = nn.Linear(16, 3)
-
-    def forward(self, x):
-        return self.head(self.body(x))  # (B, 3)
-
-    def layer_groups(self):
-        return [self.body, self.head]
-
-
 def fit_learner(opt_func):
-    torch.manual_seed(0)
-    learn = Learner(make_dls(), GroupedMLP(), opt_func=opt_func, verbose=False, device="cpu")
+    """helpers.blob_dls (6 training batches) and an MLP in two layer groups, the body with
+    BatchNorm and no bias before it (its gradient would be rounding noise, which Adam amplifies
+    to full-size steps)."""
+    model = partial(grouped_mlp, mid=False, body_bias=False)
+    learn = make_learner(blob_dls(), model, opt_func=opt_func)
     start = copy.deepcopy(learn.model)
     learn.fit_one_cycle(3, slice(3e-3, 3e-2), wd=1e-2)  # schedules lr and momentum / beta1
     return learn, start

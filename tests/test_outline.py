@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from helpers import REPO
 
 from course_book.outline import (
     LESSONS,
@@ -18,8 +18,7 @@ from course_book.outline import (
     video_url,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = REPO.parent / "shared" / "seeds"
 STRUCTURE = SEEDS / "000_86787e60c42de2d3.txt"
 LINK = re.compile(r"https://youtu\.be/([A-Za-z0-9_-]{11})\?t=([0-9hms]+)")
 

@@ -216,7 +216,7 @@ def test_bad_input_names_what_was_expected():
     assert set(ARCHITECTURES) <= set(torchvision.models.list_models())
 
 
-def image_dls(n=32, classes=("a", "b")) -> DataLoaders:
+def image_dls(n=16, classes=("a", "b")) -> DataLoaders:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(n, 3, 32, 32, generator=g)
     y = torch.arange(n) % len(classes)

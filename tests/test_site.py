@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-from conftest import REPO
+from helpers import REPO
 
 pytestmark = pytest.mark.site
 

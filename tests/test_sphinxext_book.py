@@ -8,16 +8,15 @@ import re
 from pathlib import Path
 
 import pytest
-from bookfixtures import (
+from bs4 import BeautifulSoup
+from helpers import (
     BIN,
     REPO,
     notebook_page,
     run,
     sphinx_build,
-    sphinx_warnings,
     write_sphinx_book,
 )
-from bs4 import BeautifulSoup
 
 pytestmark = pytest.mark.slow
 
@@ -56,8 +55,8 @@ def figure_book(tmp_path_factory) -> Path:
     write_sphinx_book(root, pages)
     result = sphinx_build(root)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert sphinx_warnings(result.stderr) == []
-    return root / "_build" / "html"
+    assert result.warnings == []
+    return result.outdir
 
 
 def soup(path: Path) -> BeautifulSoup:
@@ -198,7 +197,7 @@ def test_each_page_re_executes_when_the_code_it_runs_changes_and_only_then(tmp_p
     def build() -> dict[str, str]:
         result = sphinx_build(root, env)
         assert result.returncode == 0, result.stdout + result.stderr
-        assert sphinx_warnings(result.stderr) == []
+        assert result.warnings == []
         printed = {}
         for page in ("uses_a", "uses_c", "plain"):
             text = (root / "_build" / "html" / f"{page}.html").read_text()

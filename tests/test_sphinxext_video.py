@@ -7,18 +7,13 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from sphinx.testing.util import SphinxTestApp
+from helpers import MYST_CONF, REPO, sphinx_build, write_sphinx_book
 
 from course_book.outline import LESSONS, moments_for_video
 
-REPO = Path(__file__).resolve().parents[1]
-STATIC = REPO / "src" / "course_utils" / "sphinxext" / "static"
+pytestmark = pytest.mark.slow
 
-CONF = """\
-project = "course"
-extensions = ["myst_parser", "course_book.video"]
-myst_enable_extensions = ["colon_fence", "dollarmath", "amsmath", "deflist"]
-"""
+STATIC = REPO / "src" / "course_book" / "static"
 
 LESSON_1 = """\
 # Videos
@@ -31,19 +26,14 @@ LESSON_1 = """\
 """
 
 
-def build(root: Path, pages: dict[str, str], builder: str = "html", **kwargs) -> tuple[Path, str]:
-    """Build ``pages`` (name -> MyST text) with ``builder``: the output folder, the warnings."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "conf.py").write_text(CONF, encoding="utf-8")
-    for name, text in pages.items():
-        (root / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
-        (root / f"{name}.md").write_text(text, encoding="utf-8")
-    app = SphinxTestApp(builder, srcdir=root, **kwargs)
-    try:
-        app.build()
-        return app.outdir, app.warning.getvalue()
-    finally:
-        app.cleanup()
+def build(root: Path, pages: dict[str, str], builder: str = "html", **options) -> tuple[Path, str]:
+    """Build ``pages`` (name -> MyST text) with the video extension alone and ``builder``
+    (``options``: :func:`helpers.sphinx_build`'s): the output folder, and the warnings and
+    errors, one a line (a build with none exits cleanly, and no build may crash)."""
+    write_sphinx_book(root, pages, extensions=["myst_parser", "course_book.video"], conf=MYST_CONF)
+    result = sphinx_build(root, builder=builder, **options)
+    assert result.returncode == (1 if result.warnings else 0), result.stdout + result.stderr
+    return result.outdir, "\n".join(result.warnings)
 
 
 def soup(path: Path) -> BeautifulSoup:
@@ -159,7 +149,7 @@ def test_parallel_build_is_clean(tmp_path):
     pages["index"] = (
         "# Index\n\n```{toctree}\n" + "\n".join(f"page{i}" for i in range(4)) + "\n```\n"
     )
-    outdir, warnings = build(tmp_path, pages, parallel=2)
+    outdir, warnings = build(tmp_path, pages, jobs=2)
     assert warnings == ""
     for i in range(4):
         assert soup(outdir / f"page{i}.html").select("button.cu-video-poster")
@@ -255,7 +245,7 @@ def test_landing_page_builds_cleanly_with_every_lesson(tmp_path):
     assert {"section1/jupyter", "section1/numpy", "section1/mlp"} <= linked_docs
     pages = {name: stub.format(name) for name in linked_docs}
     pages["index"] = index
-    outdir, warnings = build(root, pages, confoverrides={"nitpicky": True})
+    outdir, warnings = build(root, pages, nitpicky=True)
     assert warnings == ""
     html = soup(outdir / "index.html")
     posters = html.select("button.cu-video-poster")

