@@ -37,6 +37,7 @@ __all__ = [
     "is_notebook_markdown",
     "launch_notebook",
     "setup",
+    "unglue",
     "write_launch_tree",
 ]
 
@@ -44,6 +45,8 @@ LAUNCH_BRANCH = "launch"
 LAUNCH_DIR = "_launch"
 SETUP_TAG = "course-launch-setup"
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+# MyST-NB's roles that paste a glued value into the prose: {glue:text}`name:.3f`, {glue:md}`name`
+_GLUE_ROLE = re.compile(r"\{glue(?::(?:text|md|any))?\}`([^`:]+)(?::[^`]*)?`")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,17 @@ def _setup_cells(target: LaunchTarget) -> list:
     return [intro, code]
 
 
+def unglue(markdown: str) -> str:
+    """Prose with its pasted results replaced by the names they are glued under.
+
+    On the site, ``{glue:text}`acc:.3f``` shows the number the build's run produced;
+    a launched notebook has not run yet, and Jupyter would show the role as it is
+    written. So it reads ``acc`` instead: the name of the value that a cell
+    above glues, and prints, when the reader runs it.
+    """
+    return _GLUE_ROLE.sub(lambda m: f"`{m[1]}`", markdown)
+
+
 def launch_notebook(markdown_path: Path, target: LaunchTarget) -> nbformat.NotebookNode:
     """The runnable notebook of one chapter: set-up cells, then the chapter's own cells."""
     notebook = jupytext.read(markdown_path, fmt="md:myst")
@@ -118,6 +132,8 @@ def launch_notebook(markdown_path: Path, target: LaunchTarget) -> nbformat.Noteb
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+        else:
+            cell.source = unglue(cell.source)
     nbformat.validate(notebook)
     return notebook
 

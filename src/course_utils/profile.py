@@ -36,7 +36,8 @@ class Profile:
     description: str
     data_source: str  # "quick": data shipped in installed packages; "full": canonical downloads
     use_gpu: bool  # take a CUDA device when one is present
-    pretrained: bool  # load pretrained weights (needs the network)
+    pretrained: bool  # download published pretrained weights (ImageNet, COCO): needs the network
+    pretrained_on: str  # what conv_learner's pretrained bodies learnt before a chapter fine-tunes them
     epochs: int  # a typical number of epochs for a chapter's main training run
     batch_size: int
     image_size: int  # side of the square images fed to CNNs
@@ -62,6 +63,7 @@ PROFILES: dict[str, Profile] = {
         data_source="quick",
         use_gpu=False,
         pretrained=False,
+        pretrained_on="the MNIST digits 0 to 4, by this build (stand-ins for photos hold 5 to 9)",
         epochs=3,
         batch_size=64,
         image_size=32,
@@ -75,6 +77,7 @@ PROFILES: dict[str, Profile] = {
         data_source="full",
         use_gpu=True,
         pretrained=True,
+        pretrained_on="ImageNet (torchvision's published weights)",
         epochs=10,
         batch_size=64,
         image_size=224,

