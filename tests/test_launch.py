@@ -15,7 +15,7 @@ from helpers import REPO, notebook_page
 
 from course_book import execution
 from course_book.common import json_for_script_tag
-from course_book.launch import LaunchTarget, is_notebook_markdown, launch_notebook
+from course_book.launch import LaunchTarget, is_notebook_markdown, launch_notebook, unglue
 from course_book.provenance import ProvenanceNode
 
 TARGET = LaunchTarget(repo_url="https://github.com/example/course", commit="abc1234")
@@ -31,6 +31,20 @@ def test_launch_notebook_has_setup_then_the_chapter(tmp_path):
     assert notebook.metadata["kernelspec"]["name"] == "python3"
     assert "jupytext" not in notebook.metadata
     nbformat.validate(notebook)
+
+
+def test_launched_prose_names_the_glued_values_instead_of_pasting_them(tmp_path):
+    source = tmp_path / "chapter.md"
+    source.write_text(notebook_page("Chapter", "x = 2"))
+    text = source.read_text().replace(
+        "# Chapter",
+        "# Chapter\n\nThe head gets {glue:text}`head_acc:.1%` right; {glue:md}`verdict`.",
+    )
+    source.write_text(text)
+    notebook = launch_notebook(source, TARGET)
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert "The head gets `head_acc` right; `verdict`." in prose and "{glue" not in prose
+    assert unglue("{glue}`a` and {glue:any}`b:.2f`") == "`a` and `b`"
 
 
 @pytest.mark.slow  # starts a Jupyter kernel

@@ -1,5 +1,6 @@
 """Pretrained backbones: weights served over loopback, verified, loaded safely; the head,
-layer groups and freezing; the quick profile's random initialisation said out loud."""
+layer groups and freezing; random weights, when asked for, said out loud (the quick profile's
+pretrained bodies are tested in test_quick_pretrained.py)."""
 
 from __future__ import annotations
 
@@ -136,16 +137,6 @@ def test_weights_file_must_hold_a_state_dict(tmp_path):
     torch.save([torch.zeros(1)], path)
     with pytest.raises(ValueError, match="holds a list, expected a state dict"):
         load_weights_file(path)
-
-
-def test_quick_profile_uses_random_weights_and_says_so(monkeypatch, capsys, server):
-    monkeypatch.setenv("COURSE_PROFILE", "quick")
-    model = create_cnn("resnet34", 2)
-    out = capsys.readouterr().out
-    assert "random initial weights" in out and "ResNet34_Weights.IMAGENET1K_V1" in out
-    [source] = data_sources()
-    assert source.stand_in_for == "ImageNet weights ResNet34_Weights.IMAGENET1K_V1"
-    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 2)
 
 
 @pytest.mark.parametrize("profile", ["quick", "full"])

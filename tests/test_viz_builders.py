@@ -69,7 +69,7 @@ def test_conv_frames_match_conv_stages_on_a_photo():
     kernel = rng.normal(size=(3, 3))
     data = conv_frames(kernel={"mine": kernel, "blur": "blur"}, n_frames=10)
     assert data.names == ("mine", "blur", "horizontal edges", "vertical edges", "sharpen")
-    assert data.image.shape == (24, 24)  # Chelsea, shrunk to 24 px
+    assert data.image.shape == (24, 24)  # an MNIST digit, its centre 24 px
     stages = conv_stages(data.image, kernel)
     for name in ("conv", "relu", "pool"):
         np.testing.assert_array_equal(getattr(data, name)[0], stages[name])

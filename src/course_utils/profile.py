@@ -37,7 +37,7 @@ class Profile:
     data_source: str  # "quick": data shipped in installed packages; "full": canonical downloads
     use_gpu: bool  # take a CUDA device when one is present
     pretrained: bool  # download published pretrained weights (ImageNet, COCO): needs the network
-    pretrained_on: str  # what conv_learner's pretrained bodies learnt before a chapter fine-tunes them
+    pretrained_on: str  # what conv_learner's pretrained bodies learnt before fine-tuning
     epochs: int  # a typical number of epochs for a chapter's main training run
     batch_size: int
     image_size: int  # side of the square images fed to CNNs

@@ -52,6 +52,7 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     bundle, metadata = format_display_data(value)
     prefix = "" if display else GLUE_PREFIX
     metadata = dict(metadata, scrapbook={"name": name, "mime_prefix": prefix})
-    ipython_display({prefix + mime: data for mime, data in bundle.items()}, raw=True,
-                    metadata=metadata)
+    ipython_display(
+        {prefix + mime: data for mime, data in bundle.items()}, raw=True, metadata=metadata
+    )
     return value

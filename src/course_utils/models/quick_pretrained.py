@@ -129,8 +129,14 @@ def _train(arch: str, root: Path, recipe: PretrainRecipe) -> tuple[dict, dict]:
     from course_utils.vision.data import ImageData
 
     torch.manual_seed(recipe.seed)
-    dls = ImageData.from_paths(root, size=recipe.size, bs=recipe.bs, max_items=recipe.max_items,
-                               seed=recipe.seed, num_workers=0)
+    dls = ImageData.from_paths(
+        root,
+        size=recipe.size,
+        bs=recipe.bs,
+        max_items=recipe.max_items,
+        seed=recipe.seed,
+        num_workers=0,
+    )
     body = create_body(arch, pretrained=False)  # random weights: nothing to record or download
     n_features = [m for m in body.modules() if isinstance(m, torch.nn.BatchNorm2d)][-1]
     model = ConvNet(body, create_head(n_features.num_features, dls.c))
@@ -160,8 +166,10 @@ def _write_atomically(path: Path, write) -> None:
         raise
 
 
-def quick_body_file(arch: str, recipe: PretrainRecipe = RECIPE) -> Path:
-    """The weights file of ``arch``'s quick body, trained now if no file has this key."""
+def quick_body_file(arch: str, recipe: PretrainRecipe | None = None) -> Path:
+    """The weights file of ``arch``'s quick body (``recipe`` default :data:`RECIPE`), trained
+    now if no file has this key."""
+    recipe = RECIPE if recipe is None else recipe
     root, manifest = _source_root()
     key = weights_key(arch, recipe, manifest)
     folder = data_dir() / "pretrained"
@@ -169,13 +177,16 @@ def quick_body_file(arch: str, recipe: PretrainRecipe = RECIPE) -> Path:
     if path.is_file() and path.with_suffix(".json").is_file():
         return path
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"pretraining the quick profile's {arch} body on {SOURCE_NAME} (once; cached in "
-          f"{folder})")
+    print(
+        f"pretraining the quick profile's {arch} body on {SOURCE_NAME} (once; cached in {folder})"
+    )
     state, summary = _train(arch, root, recipe)
     summary["key"] = key
     _write_atomically(path, lambda tmp: torch.save(state, tmp))
-    _write_atomically(path.with_suffix(".json"),  # written last: its presence says "complete"
-                      lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)))
+    _write_atomically(
+        path.with_suffix(".json"),  # written last: its presence says "complete"
+        lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)),
+    )
     return path
 
 

@@ -8,7 +8,7 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
 
 * :mod:`~course_utils.viz.conv_figure` (lesson 3): the convolution explorer, ReLU and
   max-pooling; :mod:`~course_utils.viz.conv` computes its numbers.
-* :mod:`~course_utils.viz.sgd` (lessons 2 and 5): SGD fitting a line, on the loss surface.
+* :mod:`~course_utils.viz.sgd` (lessons 5 and 6): SGD fitting a line, on the loss surface.
 * :mod:`~course_utils.viz.race_figure` (lesson 5): SGD, momentum and Adam racing;
   :mod:`~course_utils.viz.optimizers` computes their paths.
 * :mod:`~course_utils.viz.nonlinear` (lessons 1-2): activations; a tiny network vs a line.

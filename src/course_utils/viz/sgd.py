@@ -1,5 +1,6 @@
-"""The SGD explorer of lessons 2 and 5: fitting a line ``y = a*x + b`` by mini-batch
-stochastic gradient descent, watched on the data and on the loss surface.
+"""The SGD explorer of lessons 5 and 6 (the spreadsheet, then ``lesson6-sgd``): fitting a
+line ``y = a*x + b`` by mini-batch stochastic gradient descent, watched on the data and on
+the loss surface.
 
 The data are synthetic and seeded (:func:`sgd_data`): ``x`` uniform on [-1, 1] and
 ``y = 3x + 2`` plus Gaussian noise. Each step takes a random mini-batch ``B`` and

@@ -1,0 +1,114 @@
+"""The quick profile's pretrained bodies: trained once on the digits 0 to 4, keyed by what they
+depend on, written atomically, loaded by conv_learner, and never shown a target image."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from course_utils.datasets import dataset_path
+from course_utils.models import quick_pretrained
+from course_utils.models.pretrained import create_cnn, load_weights_file
+from course_utils.models.quick_pretrained import PretrainRecipe, quick_body_file, weights_key
+from course_utils.provenance import data_sources
+
+TINY = PretrainRecipe(epochs=1, max_items=40, bs=16)  # seconds, not minutes
+
+
+@pytest.fixture
+def data_folder(tmp_path_factory, monkeypatch):
+    # one data folder for the module's tests: the digit layouts are written once
+    folder = tmp_path_factory.getbasetemp() / "quick-pretrained-data"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(folder))
+    monkeypatch.setenv("COURSE_PROFILE", "quick")
+    monkeypatch.setattr(quick_pretrained, "RECIPE", TINY)
+    return folder
+
+
+def test_conv_learner_body_is_the_file_trained_on_other_digits(data_folder, capsys):
+    model = create_cnn("resnet18", 5)  # quick profile, pretrained by default
+    out = capsys.readouterr().out
+    assert "pretraining the quick profile's resnet18 body" in out
+    assert "body pretrained on the MNIST digits 0 to 4" in out and "IMAGENET1K_V1" in out
+    path = quick_body_file("resnet18")
+    saved = load_weights_file(path)
+    assert all(torch.equal(saved[k], v) for k, v in model.body.state_dict().items())
+    summary = json.loads(path.with_suffix(".json").read_text())
+    assert summary["train_images"] == TINY.max_items and summary["key"].startswith(
+        path.stem.rsplit("-", 1)[-1]
+    )
+    [source] = [s for s in data_sources() if "pretrained by this build" in s.name]
+    assert source.stand_in_for == "resnet18, ImageNet weights ResNet18_Weights.IMAGENET1K_V1"
+    assert source.items == TINY.max_items and path.name in source.origin
+
+
+def test_the_file_is_trained_once_then_reused(data_folder, monkeypatch):
+    path = quick_body_file("resnet18")
+
+    def must_not_train(*args):
+        raise AssertionError("a body with this key exists: it must be reused")
+
+    monkeypatch.setattr(quick_pretrained, "_train", must_not_train)
+    assert quick_body_file("resnet18") == path
+    create_cnn("resnet18", 5, verbose=False)
+
+
+def test_the_key_changes_with_everything_the_weights_depend_on():
+    manifest = {"items": 2500}
+    key = weights_key("resnet18", TINY, manifest)
+    assert key == weights_key("resnet18", TINY, dict(manifest))  # deterministic
+    changed = [
+        weights_key("resnet34", TINY, manifest),
+        weights_key("resnet18", replace(TINY, seed=1), manifest),
+        weights_key("resnet18", replace(TINY, epochs=2), manifest),
+        weights_key("resnet18", TINY, {"items": 2499}),
+    ]
+    assert key not in changed and len(set(changed)) == len(changed)
+
+
+def test_the_key_changes_with_the_training_code(monkeypatch):
+    key = weights_key("resnet18", TINY, {})
+    real_getsource = quick_pretrained.inspect.getsource
+
+    def edited(module):
+        source = real_getsource(module)
+        return source + "\n# edited" if module.__name__ == "course_utils.learner" else source
+
+    monkeypatch.setattr(quick_pretrained.inspect, "getsource", edited)
+    assert weights_key("resnet18", TINY, {}) != key
+
+
+def test_an_interrupted_save_leaves_no_file(data_folder, monkeypatch):
+    recipe = replace(TINY, seed=7)  # a key no other test wrote
+
+    def failing_save(state, path):
+        with open(path, "wb") as f:
+            f.write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(quick_pretrained.torch, "save", failing_save)
+    with pytest.raises(KeyboardInterrupt):
+        quick_body_file("resnet18", recipe)
+    folder = data_folder / "pretrained"
+    assert not [p for p in folder.iterdir() if "partial" in p.name or p.stat().st_size == 11]
+    key = weights_key("resnet18", recipe, quick_pretrained._source_root()[1])
+    assert not list(folder.glob(f"*{key[:16]}*"))
+
+
+def test_the_source_shares_no_class_and_no_image_with_the_targets(data_folder):
+    source_root, _ = quick_pretrained._source_root()
+    for name in ("dogscats", "pets"):
+        target_root = dataset_path(name)
+        for split in ("train", "valid"):
+            source_classes = sorted(p.name for p in (source_root / split).iterdir())
+            target_classes = sorted(p.name for p in (target_root / split).iterdir())
+            assert source_classes == ["0", "1", "2", "3", "4"]
+            assert target_classes == ["5", "6", "7", "8", "9"]
+    source_rows = {p.stem for p in source_root.rglob("*.png")}
+    target_rows = {p.stem for p in dataset_path("dogscats").rglob("*.png")}
+    planet_rows = {p.stem for p in dataset_path("planet").rglob("*.png")}
+    assert len(source_rows) == len(target_rows) == len(planet_rows) == 2500
+    assert not source_rows & target_rows and not source_rows & planet_rows
