@@ -12,8 +12,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from course_utils.callbacks import Callback
 from course_utils.data import DataLoaders
 from course_utils.learner import Learner
-from course_utils.lr_finder import LRFinderResult, lr_find
+from course_utils.lr_finder import LRFinderResult, NoClearMinimum, lr_find
 from course_utils.metrics import accuracy
+from course_utils.viz import plot_lr_find
 
 
 def state_copy(learn):
@@ -143,3 +144,22 @@ def test_auto_beta_keeps_the_average_window_short_for_short_runs():
             auto_beta(bad)
     with pytest.raises(ValueError, match="window_fraction"):
         auto_beta(10, window_fraction=0)
+
+
+def test_no_suggestion_when_the_loss_never_fell():
+    rising = LRFinderResult(
+        lrs=[1e-7, 1e-6, 1e-5, 1e-4],
+        losses=[1.0, 1.2, 2.0, 5.0],
+        smoothed_losses=[1.0, 1.1, 1.5, 3.0],
+    )
+    flat = LRFinderResult(lrs=[1e-7, 1e-6, 1e-5, 1e-4], smoothed_losses=[1.0, 0.995, 0.99, 1.2])
+    for result in (rising, flat):
+        assert not result.found_minimum
+        with pytest.raises(NoClearMinimum, match="never fell clearly"):
+            _ = result.suggestion
+    dipped = LRFinderResult(lrs=[1e-7, 1e-6, 1e-5, 1e-4], smoothed_losses=[1.0, 0.97, 0.9, 2.0])
+    assert dipped.found_minimum and dipped.suggestion == pytest.approx(1e-6)
+    figure = plot_lr_find(rising)  # drawn without a suggestion line, the minimum named as such
+    names = [trace.name for trace in figure.data]
+    assert not any(name.startswith("suggestion") for name in names)
+    assert "lowest smoothed loss: it never fell clearly" in names

@@ -302,10 +302,17 @@ class Learner:
             [ParamScheduler(scheds), *cbs],
         )
 
+    def training_loaders(self):
+        """The ``(training, validation)`` loaders that :meth:`fit` and the learning-rate
+        finder run over: ``dls``'s, unless a subclass swaps in others (a
+        :class:`~course_utils.vision.learner.ConvLearner` with ``precompute`` gives
+        the frozen body's activations)."""
+        return self.dls.train_dl, self.dls.valid_dl
+
     def _fit(
         self, n_epochs: int, lrs: list[float], wd: float | None, cbs: Iterable[Callback]
     ) -> None:
-        self.n_iter = len(self.dls.train_dl)
+        self.n_iter = len(self.training_loaders()[0])
         if self.n_iter == 0:
             raise ValueError(
                 "the training loader is empty (0 batches): check the dataset's size, "
@@ -336,9 +343,10 @@ class Learner:
         self(f"after_{name}")
 
     def _do_epoch(self) -> None:
-        self._run_phase(self.dls.train_dl, training=True)
+        train_dl, valid_dl = self.training_loaders()
+        self._run_phase(train_dl, training=True)
         with torch.no_grad():
-            self._run_phase(self.dls.valid_dl, training=False)
+            self._run_phase(valid_dl, training=False)
 
     def _run_phase(self, dl, training: bool) -> None:
         self.training, self.dl = training, dl

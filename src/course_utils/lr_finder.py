@@ -43,9 +43,14 @@ from course_utils.smoothing import auto_beta, ema_step
 if TYPE_CHECKING:
     from course_utils.learner import Learner
 
-__all__ = ["LRFinder", "LRFinderResult", "auto_beta", "lr_find"]
+__all__ = ["LRFinder", "LRFinderResult", "NoClearMinimum", "auto_beta", "lr_find"]
 
 DIVERGENCE_FACTOR = 4.0  # stop once the smoothed loss is this many times its best value
+MIN_DROP = 0.02  # a minimum counts if the smoothed loss fell this fraction below its start
+
+
+class NoClearMinimum(ValueError):
+    """The sweep's loss never fell clearly: no learning rate to suggest."""
 
 
 @dataclass
@@ -75,8 +80,25 @@ class LRFinderResult:
         return self.lrs[int(np.argmin(self.smoothed_losses))]
 
     @property
+    def found_minimum(self) -> bool:
+        """Whether the smoothed loss fell to a minimum the rule can use: past the first
+        batch, and at least ``MIN_DROP`` (2%) below where the sweep started. A short sweep
+        of an unfrozen network often only rises, and its "minimum" is the starting rate."""
+        i_min = int(np.argmin(self.smoothed_losses))
+        return i_min > 0 and self.smoothed_losses[i_min] < (1 - MIN_DROP) * self.smoothed_losses[0]
+
+    @property
     def suggestion(self) -> float:
-        """``lr_at_min_loss / 10``: the rate to start training with."""
+        """``lr_at_min_loss / 10``: the rate to start training with. Raises
+        :class:`NoClearMinimum` when the sweep found none (:attr:`found_minimum`), rather
+        than suggest a tenth of the starting rate."""
+        if not self.found_minimum:
+            start, lowest = self.smoothed_losses[0], min(self.smoothed_losses)
+            raise NoClearMinimum(
+                f"the smoothed loss never fell clearly (from {start:.4g} to at best "
+                f"{lowest:.4g} over {self.iterations} batches), so there is no rate to suggest: "
+                "read the plot, sweep for more batches, or keep a rate found earlier"
+            )
         return self.lr_at_min_loss / 10
 
     @property
@@ -158,7 +180,7 @@ def lr_find(
         raise ValueError(f"num_it must be an int >= 2, got {num_it!r}")
     if not 0 <= beta < 1:
         raise ValueError(f"beta must be in [0, 1), got {beta}")
-    n_batches = len(learn.dls.train_dl)
+    n_batches = len(learn.training_loaders()[0])
     if n_batches == 0:
         raise ValueError(
             "lr_find: the training loader is empty (0 batches); check the dataset's size, "

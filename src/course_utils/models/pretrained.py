@@ -65,6 +65,7 @@ ARCHITECTURES = (
     "wide_resnet50_2",
 )
 BODY_SPLIT = 6  # body[:6] = stem, layer1, layer2 (generic features); body[6:] = layer3, layer4
+POOL_LAYERS = 2  # create_head's first two layers: concat pooling, then flatten
 HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")  # torchvision's file names: resnet34-b627a593.pth
 
 
@@ -128,14 +129,31 @@ class ConvNet(nn.Module):
         first_conv = next(m for m in body.modules() if isinstance(m, nn.Conv2d))
         self.in_channels = first_conv.in_channels
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _check_images(self, x: torch.Tensor) -> None:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"this network expects a batch of {self.in_channels}-channel images "
                 f"(B, {self.in_channels}, H, W), got a tensor of shape {tuple(x.shape)}"
                 + ("; greyscale images need converting to RGB" if x.ndim == 4 else "")
             )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_images(x)
         return self.head(self.body(x))  # (B, n_out)
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The body's output, concat-pooled and flattened: (B, C, H, W) -> (B, 2 n_features).
+
+        Nothing in it trains while the body is frozen, so ``precompute=True`` computes it
+        once per image (:class:`~course_utils.vision.learner.ConvLearner`).
+        """
+        self._check_images(x)
+        return self.head[:POOL_LAYERS](self.body(x))
+
+    def classify(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The rest of the head: (B, 2 n_features) -> (B, n_out);
+        ``classify(pooled(x))`` is ``forward(x)``."""
+        return self.head[POOL_LAYERS:](pooled)
 
     def layer_groups(self) -> list[nn.Module]:
         """Early body, late body, head."""

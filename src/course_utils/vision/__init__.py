@@ -14,7 +14,7 @@ The modules: :mod:`.folders` finds the files and explains a wrong layout,
 :mod:`.datasets` reads images, :mod:`.transforms` augments and normalises them,
 :mod:`.data` bundles it all into :class:`~course_utils.data.DataLoaders`, and
 :mod:`.learner` puts a pretrained model on them in a :class:`~course_utils.learner.Learner`
-(:func:`conv_learner`).
+(:func:`conv_learner`, with 2018's ``precompute``).
 """
 
 from course_utils.vision.data import (
@@ -37,7 +37,7 @@ from course_utils.vision.folders import (
     read_csv_labels,
     split_indices,
 )
-from course_utils.vision.learner import conv_learner
+from course_utils.vision.learner import ConvLearner, conv_learner
 from course_utils.vision.transforms import (
     IMAGENET_STATS,
     RandomDihedral,
@@ -54,6 +54,7 @@ from course_utils.vision.transforms import (
 __all__ = [
     "IMAGENET_STATS",
     "IMAGE_EXTENSIONS",
+    "ConvLearner",
     "CorruptImageError",
     "DatasetLayoutError",
     "FileListDataset",

@@ -27,7 +27,7 @@ class _Sweep(NamedTuple):
     raw: np.ndarray  # the loss of each batch
     smoothed: np.ndarray
     i_min: int  # the point of the lowest smoothed loss
-    suggestion: float
+    suggestion: float | None  # None: the loss never fell clearly (``found_minimum``)
     y_range: list[float]
 
 
@@ -54,13 +54,14 @@ def _sweep(result) -> _Sweep:
     low = min(low, float(smoothed[i_min]))
     high = float(np.nanmax(smoothed[: i_min + 1]))
     pad = 0.15 * (high - low) if high > low else 0.1 * abs(high) or 0.1
-    return _Sweep(lrs, raw, smoothed, i_min, float(result.suggestion), [low - pad, high + 2 * pad])
+    suggestion = float(result.suggestion) if getattr(result, "found_minimum", True) else None
+    return _Sweep(lrs, raw, smoothed, i_min, suggestion, [low - pad, high + 2 * pad])
 
 
 def plot_lr_find(result, *, title: str | None = None) -> go.Figure:
     """The learning-rate finder's sweep: raw and smoothed loss against the learning rate
     (log axis), the suggestion (``result.suggestion``) as a vertical line, the minimum of
-    the smoothed loss marked."""
+    the smoothed loss marked; a sweep whose loss never fell clearly gets no suggestion."""
     lrs, raw, smoothed, i_min, suggestion, y_range = _sweep(result)
     lr_min = float(lrs[i_min])
     fig = go.Figure()
@@ -84,27 +85,19 @@ def plot_lr_find(result, *, title: str | None = None) -> go.Figure:
             hovertemplate="lr %{x:.2e}: smoothed loss %{y:.4f}<extra></extra>",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[suggestion, suggestion],
-            y=y_range,
-            mode="lines+text",
-            text=["", f"suggestion: {suggestion:.1e}"],
-            textposition="bottom right",
-            line=dict(color=PALETTE[2], width=2, dash="dash"),
-            name=f"suggestion: {suggestion:.1e} (minimum / 10)",
-            hovertemplate=f"suggested learning rate {suggestion:.2e}<extra></extra>",
-        )
-    )
+    if suggestion is not None:
+        fig.add_trace(_suggestion_line(suggestion, y_range))
     fig.add_trace(
         go.Scatter(
             x=[lr_min],
             y=[round(float(smoothed[i_min]), 4)],
             mode="markers+text",
-            text=[f"minimum at {lr_min:.1e}"],
+            text=[f"minimum at {lr_min:.1e}" if suggestion is not None else "no clear minimum"],
             textposition="bottom center",
             marker=dict(color=PALETTE[3], size=12, symbol="diamond"),
-            name="minimum of the smoothed loss",
+            name="minimum of the smoothed loss"
+            if suggestion is not None
+            else "lowest smoothed loss: it never fell clearly",
             hovertemplate="lr %{x:.2e}: smoothed loss %{y:.4f}<extra></extra>",
         )
     )
@@ -113,3 +106,17 @@ def plot_lr_find(result, *, title: str | None = None) -> go.Figure:
     fig.update_yaxes(title_text="loss", range=y_range)
     fig.update_layout(legend=dict(x=0.01, y=0.01, xanchor="left", yanchor="bottom"))
     return finish_figure(fig)
+
+
+def _suggestion_line(suggestion: float, y_range: list[float]) -> go.Scatter:
+    """The suggested rate, a dashed vertical line across the loss range."""
+    return go.Scatter(
+        x=[suggestion, suggestion],
+        y=y_range,
+        mode="lines+text",
+        text=["", f"suggestion: {suggestion:.1e}"],
+        textposition="bottom right",
+        line=dict(color=PALETTE[2], width=2, dash="dash"),
+        name=f"suggestion: {suggestion:.1e} (minimum / 10)",
+        hovertemplate=f"suggested learning rate {suggestion:.2e}<extra></extra>",
+    )
