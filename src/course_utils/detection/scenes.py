@@ -8,6 +8,7 @@ digits that training never shows. :class:`Scenes` is the PyTorch dataset they co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -85,6 +86,7 @@ def compose_scenes(
     sizes: tuple[int, int] = (14, 28),
     max_overlap: float = 0.1,
     noise: float = 0.0,
+    classes: Sequence[int] | None = None,
 ) -> Scenes:
     """``n`` scenes of 1 to ``max_objects`` real digits, each resized to a random side in
     ``sizes`` (pixels) and pasted at a random place on a black ``canvas``, with its tight
@@ -94,6 +96,8 @@ def compose_scenes(
     of ``split="valid"`` use only digits that ``"train"`` scenes never show. A digit is
     not placed where its box would overlap an earlier one's by more than ``max_overlap``
     IoU; ``noise`` adds Gaussian noise of that standard deviation to the canvas.
+    ``classes``: paste only digits of these classes (default: every class); the split
+    of the source digits stays the same, so train and valid still share no digit.
     """
     if split not in ("train", "valid"):
         raise ValueError(f"split must be 'train' or 'valid', got {split!r}")
@@ -106,6 +110,12 @@ def compose_scenes(
         raise ValueError(f"digits of up to {sizes[1]} px do not fit on a {canvas} px canvas")
     images_src, labels_src, train, valid = _source_digits(source)
     pool = train if split == "train" else valid
+    if classes is not None:
+        wanted = sorted({int(c) for c in classes})
+        missing = sorted(set(wanted) - set(np.unique(labels_src).tolist()))
+        if not wanted or missing:
+            raise ValueError(f"classes must be digit classes of the source, got {classes!r}")
+        pool = pool[np.isin(labels_src[pool], wanted)]
     rng = np.random.default_rng(seed)
     images = np.zeros((n, canvas, canvas), dtype=np.float32)
     boxes = np.zeros((n, max_objects, 4), dtype=np.float32)

@@ -19,10 +19,12 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
   :mod:`~course_utils.viz.grids` (image grids, e.g. the most confident mistakes),
   :mod:`~course_utils.viz.embeddings` (PCA of embeddings).
 * :mod:`~course_utils.viz.detection` (bonus): images with detection boxes drawn over them.
+* :mod:`~course_utils.viz.cam` (lesson 7, bonus): class activation maps over their images.
 * :mod:`~course_utils.viz.images`: arrays as PNG/JPEG ``data:`` URIs for the figures.
 * :mod:`~course_utils.viz.style`: the shared layout, palette and size check.
 """
 
+from course_utils.viz.cam import CAMFrames, cam_frames, plot_cam
 from course_utils.viz.confusion import plot_confusion_matrix
 from course_utils.viz.conv import (
     KERNELS,
@@ -75,6 +77,7 @@ __all__ = [
     "PALETTE",
     "SURFACES",
     "BoxLayer",
+    "CAMFrames",
     "ConvFrames",
     "FigureTooLargeError",
     "NonlinearFit",
@@ -82,6 +85,7 @@ __all__ = [
     "SGDFrames",
     "activations",
     "activations_figure",
+    "cam_frames",
     "check_figure_size",
     "compact",
     "conv_explorer",
@@ -98,6 +102,7 @@ __all__ = [
     "optimizer_race",
     "pca_2d",
     "plot_boxes",
+    "plot_cam",
     "plot_confusion_matrix",
     "plot_embeddings_pca",
     "plot_image_grid",
