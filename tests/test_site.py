@@ -262,7 +262,7 @@ def test_each_lecture_moment_is_embedded_on_its_topics_page(site, moment):
 def test_section2_chapters_exercises_and_bonus_are_notebooks():
     names = set(notebook_docnames())
     section2 = [name for name in toc_docnames() if name.startswith("book/section2/")]
-    assert len(section2) == 15
+    assert len(section2) == 16
     assert set(section2) <= names
 
 
