@@ -176,9 +176,10 @@ def conv_learner(
     dls, arch: str = "resnet34", pretrained: bool = True, precompute: bool = False, **kwargs
 ) -> ConvLearner:
     """A :class:`ConvLearner` for ``arch`` with a head sized to ``dls.classes``, frozen so
-    that only the head trains (the 2018 ``ConvLearner.pretrained``). ``kwargs`` go to the
-    Learner, except ``weights``, ``hidden`` and ``dropout``, which go to
-    :func:`~course_utils.models.pretrained.create_cnn`."""
+    that only the head trains (the 2018 ``ConvLearner.pretrained``). With ``precompute``
+    the head trains on activations the frozen body computes once (see the module's
+    docstring). ``kwargs`` go to the Learner, except ``weights``, ``hidden`` and
+    ``dropout``, which go to :func:`~course_utils.models.pretrained.create_cnn`."""
     if dls.c is None:
         raise ValueError(
             "conv_learner needs dls.classes to size the head; these DataLoaders have none"
