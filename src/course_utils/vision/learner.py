@@ -68,7 +68,7 @@ def _fixed_view(dl: DataLoader, like: DataLoader) -> DataLoader:
     if transform is not None and hasattr(dataset, "transform"):
         dataset = copy.copy(dataset)  # shallow: the file list is shared, not copied
         dataset.transform = transform
-    return DataLoader(dataset, batch_size=dl.batch_size, shuffle=False, num_workers=dl.num_workers)
+    return make_loader(dataset, dl.batch_size, shuffle=False, num_workers=dl.num_workers)
 
 
 class ConvLearner(Learner):
