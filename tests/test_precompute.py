@@ -8,6 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from course_utils.data import DataLoaders
+from course_utils.profile import current_profile
 from course_utils.vision import ConvLearner, conv_learner
 
 
@@ -74,7 +75,8 @@ def test_precompute_runs_the_body_once_and_without_augmentation():
     assert len(body_calls) == 3 + 2  # once over 3 training and 2 validation batches, no more
     train_dl, _ = learn.training_loaders()
     activations, targets = train_dl.dataset.tensors
-    assert activations.shape == (24, 2 * 512) and targets.shape == (24,)
+    channels = round(512 * current_profile().body_width)  # resnet18's last stage
+    assert activations.shape == (24, 2 * channels) and targets.shape == (24,)
 
 
 def test_activations_follow_the_body_and_the_data():

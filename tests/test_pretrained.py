@@ -5,8 +5,10 @@ pretrained bodies are tested in test_quick_pretrained.py)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -28,7 +30,9 @@ from course_utils.models.pretrained import (
     default_weights,
     download_weights,
     load_weights_file,
+    scaled_resnet,
 )
+from course_utils.profile import current_profile
 from course_utils.provenance import data_sources
 from course_utils.vision import conv_learner
 
@@ -139,13 +143,50 @@ def test_weights_file_must_hold_a_state_dict(tmp_path):
         load_weights_file(path)
 
 
-@pytest.mark.parametrize("profile", ["quick", "full"])
-def test_random_weights_asked_for_are_no_stand_in(monkeypatch, capsys, profile):
+@pytest.mark.parametrize(
+    ("profile", "name"),
+    [("quick", "resnet18 at half width"), ("full", "resnet18")],
+)
+def test_random_weights_asked_for_are_no_stand_in(monkeypatch, capsys, profile, name):
     monkeypatch.setenv("COURSE_PROFILE", profile)
-    create_cnn("resnet18", 5, pretrained=False)  # nothing downloaded, in either profile
-    assert "random initial weights, as asked" in capsys.readouterr().out
+    model = create_cnn("resnet18", 5, pretrained=False)  # nothing downloaded, in either profile
+    assert f"{name}: random initial weights, as asked" in capsys.readouterr().out
     [source] = data_sources()
-    assert source.name == "resnet18, random initial weights" and source.stand_in_for is None
+    assert source.name == f"{name}, random initial weights" and source.stand_in_for is None
+    # the body has the profile's width: the head is sized from its 512 or 256 channels
+    assert model.head[2].num_features == 2 * round(512 * current_profile().body_width)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet34", "resnet50", "resnext50_32x4d"])
+def test_full_width_is_torchvision_and_half_width_halves_every_layer(arch):
+    full = torchvision.models.get_model(arch, weights=None)
+    same = scaled_resnet(arch, 1.0)
+    assert [(k, v.shape) for k, v in same.state_dict().items()] == [
+        (k, v.shape) for k, v in full.state_dict().items()
+    ]
+    half = scaled_resnet(arch, 0.5)
+    full_convs = [m for m in full.modules() if isinstance(m, nn.Conv2d)]
+    half_convs = [m for m in half.modules() if isinstance(m, nn.Conv2d)]
+    assert len(half_convs) == len(full_convs)  # as many layers, each half as wide
+    for f, h in zip(full_convs, half_convs, strict=True):
+        assert (h.out_channels * 2, h.kernel_size, h.stride, h.groups) == (
+            f.out_channels,
+            f.kernel_size,
+            f.stride,
+            f.groups,
+        )
+        assert h.in_channels * (1 if f.in_channels == 3 else 2) == f.in_channels
+    assert half(torch.randn(2, 3, 32, 32)).shape == (2, 1000)
+    n_full, n_half = (sum(p.numel() for p in m.parameters()) for m in (full, half))
+    assert n_half < n_full / 3  # weights grow with in x out channels: about a quarter
+
+
+def test_narrow_bodies_refuse_published_weights_and_bad_widths():
+    with pytest.raises(ValueError, match="full width only"):
+        create_body("resnet18", pretrained=True, width=0.5)
+    for width in (0, 1.5, -0.5):
+        with pytest.raises(ValueError, match=r"width must be in \(0, 1\]"):
+            scaled_resnet("resnet18", width)
 
 
 def test_full_profile_asks_for_torchvision_default_weights(monkeypatch):
@@ -188,9 +229,10 @@ def test_layer_groups_cover_the_model_once(arch):
     early, late, head = model.layer_groups()
     assert isinstance(early[4], nn.Sequential) and early[4] is model.body[4]  # layer1
     assert head is model.head
-    # the head is sized from the body: 512 channels for resnet34, 2048 for resnext50
-    expected = 512 if arch == "resnet34" else 2048
-    assert model.head[2].num_features == 2 * expected
+    # the head is sized from the body: 512 channels for resnet34, 2048 for resnext50, at the
+    # profile's width
+    expected = (512 if arch == "resnet34" else 2048) * current_profile().body_width
+    assert model.head[2].num_features == 2 * round(expected)
 
 
 def test_bad_input_names_what_was_expected():
@@ -247,3 +289,15 @@ def test_conv_learner_needs_classes():
     dls.classes = None
     with pytest.raises(ValueError, match="needs dls.classes"):
         conv_learner(dls, "resnet18", pretrained=False)
+
+
+def test_body_width_benchmark_runs_and_times_both_widths(capsys):
+    spec = importlib.util.spec_from_file_location(
+        "bench_body_width", Path(__file__).parents[1] / "benchmarks" / "bench_body_width.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ratios = bench.main(["--quick"])
+    assert set(ratios) == set(bench.ARCHS) and all(r > 0 for r in ratios.values())
+    out = capsys.readouterr().out
+    assert "resnet34               1" in out and "resnet34             0.5" in out

@@ -13,9 +13,11 @@ from course_utils.datasets import dataset_path
 from course_utils.models import quick_pretrained
 from course_utils.models.pretrained import create_cnn, load_weights_file
 from course_utils.models.quick_pretrained import PretrainRecipe, quick_body_file, weights_key
+from course_utils.profile import PROFILES
 from course_utils.provenance import data_sources
 
 TINY = PretrainRecipe(epochs=1, max_items=40, bs=16)  # seconds, not minutes
+WIDTH = PROFILES["quick"].body_width
 
 
 @pytest.fixture
@@ -33,7 +35,8 @@ def test_conv_learner_body_is_the_file_trained_on_other_digits(data_folder, caps
     out = capsys.readouterr().out
     assert "pretraining the quick profile's resnet18 body" in out
     assert "body pretrained on the MNIST digits 0 to 4" in out and "IMAGENET1K_V1" in out
-    path = quick_body_file("resnet18")
+    assert "resnet18 at half width" in out
+    path = quick_body_file("resnet18", WIDTH)
     saved = load_weights_file(path)
     assert all(torch.equal(saved[k], v) for k, v in model.body.state_dict().items())
     summary = json.loads(path.with_suffix(".json").read_text())
@@ -41,36 +44,38 @@ def test_conv_learner_body_is_the_file_trained_on_other_digits(data_folder, caps
         path.stem.rsplit("-", 1)[-1]
     )
     [source] = [s for s in data_sources() if "pretrained by this build" in s.name]
+    assert source.name.startswith("resnet18 body at half width pretrained")
     assert source.stand_in_for == "resnet18, ImageNet weights ResNet18_Weights.IMAGENET1K_V1"
     assert source.items == TINY.max_items and path.name in source.origin
 
 
 def test_the_file_is_trained_once_then_reused(data_folder, monkeypatch):
-    path = quick_body_file("resnet18")
+    path = quick_body_file("resnet18", WIDTH)
 
     def must_not_train(*args):
         raise AssertionError("a body with this key exists: it must be reused")
 
     monkeypatch.setattr(quick_pretrained, "_train", must_not_train)
-    assert quick_body_file("resnet18") == path
+    assert quick_body_file("resnet18", WIDTH) == path
     create_cnn("resnet18", 5, verbose=False)
 
 
 def test_the_key_changes_with_everything_the_weights_depend_on():
     manifest = {"items": 2500}
-    key = weights_key("resnet18", TINY, manifest)
-    assert key == weights_key("resnet18", TINY, dict(manifest))  # deterministic
+    key = weights_key("resnet18", WIDTH, TINY, manifest)
+    assert key == weights_key("resnet18", WIDTH, TINY, dict(manifest))  # deterministic
     changed = [
-        weights_key("resnet34", TINY, manifest),
-        weights_key("resnet18", replace(TINY, seed=1), manifest),
-        weights_key("resnet18", replace(TINY, epochs=2), manifest),
-        weights_key("resnet18", TINY, {"items": 2499}),
+        weights_key("resnet34", WIDTH, TINY, manifest),
+        weights_key("resnet18", WIDTH, replace(TINY, seed=1), manifest),
+        weights_key("resnet18", WIDTH, replace(TINY, epochs=2), manifest),
+        weights_key("resnet18", WIDTH, TINY, {"items": 2499}),
+        weights_key("resnet18", 1.0, TINY, manifest),
     ]
     assert key not in changed and len(set(changed)) == len(changed)
 
 
 def test_the_key_changes_with_the_training_code(monkeypatch):
-    key = weights_key("resnet18", TINY, {})
+    key = weights_key("resnet18", WIDTH, TINY, {})
     real_getsource = quick_pretrained.inspect.getsource
 
     def edited(module):
@@ -78,7 +83,7 @@ def test_the_key_changes_with_the_training_code(monkeypatch):
         return source + "\n# edited" if module.__name__ == "course_utils.learner" else source
 
     monkeypatch.setattr(quick_pretrained.inspect, "getsource", edited)
-    assert weights_key("resnet18", TINY, {}) != key
+    assert weights_key("resnet18", WIDTH, TINY, {}) != key
 
 
 def test_an_interrupted_save_leaves_no_file(data_folder, monkeypatch):
@@ -91,10 +96,10 @@ def test_an_interrupted_save_leaves_no_file(data_folder, monkeypatch):
 
     monkeypatch.setattr(quick_pretrained.torch, "save", failing_save)
     with pytest.raises(KeyboardInterrupt):
-        quick_body_file("resnet18", recipe)
+        quick_body_file("resnet18", WIDTH, recipe)
     folder = data_folder / "pretrained"
     assert not [p for p in folder.iterdir() if "partial" in p.name or p.stat().st_size == 11]
-    key = weights_key("resnet18", recipe, quick_pretrained._source_root()[1])
+    key = weights_key("resnet18", WIDTH, recipe, quick_pretrained._source_root()[1])
     assert not list(folder.glob(f"*{key[:16]}*"))
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "default_weights",
     "download_weights",
     "load_weights_file",
+    "scaled_resnet",
 ]
 
 # The torchvision ResNet family: every one has the same top-level modules
@@ -204,16 +205,57 @@ def load_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def create_body(arch: str, pretrained: bool, weights=None) -> nn.Sequential:
+def scaled_resnet(arch: str, width: float = 1.0) -> torchvision.models.ResNet:
+    """torchvision's ``arch`` with random weights and every layer's channels times ``width``.
+
+    The layout is the published one (the same blocks, as many of them, the same strides and
+    groups); only the channel counts shrink: the four stages of a ResNet-34 have 64, 128, 256
+    and 512 channels, at ``width=0.5`` 32, 64, 128 and 256. Weights are initialised as
+    torchvision initialises them. ``width=1`` is torchvision's network itself.
+    """
+    _check_arch(arch)
+    if not 0 < width <= 1:
+        raise ValueError(f"width must be in (0, 1], got {width!r}")
+    model = get_model(arch, weights=None)  # random initialisation, nothing downloaded
+    if not isinstance(model, torchvision.models.ResNet):
+        raise TypeError(f"{arch} is not a torchvision ResNet; cannot split it into a body")
+    if width == 1:
+        return model
+    block = type(model.layer1[0])
+    depths = [len(model.layer1), len(model.layer2), len(model.layer3), len(model.layer4)]
+    planes = [max(1, round(p * width)) for p in (64, 128, 256, 512)]
+    # rebuild the stem and the four stages with ResNet's own _make_layer, which reads the
+    # channels coming in from model.inplanes and keeps the network's groups and base width
+    model.inplanes, model.dilation = planes[0], 1
+    model.conv1 = nn.Conv2d(3, planes[0], kernel_size=7, stride=2, padding=3, bias=False)
+    model.bn1 = nn.BatchNorm2d(planes[0])
+    for i, (n_planes, depth) in enumerate(zip(planes, depths, strict=True)):
+        stage = model._make_layer(block, n_planes, depth, stride=1 if i == 0 else 2)
+        setattr(model, f"layer{i + 1}", stage)
+    model.fc = nn.Linear(planes[-1] * block.expansion, model.fc.out_features)
+    for module in model.modules():  # torchvision's initialisation (ResNet.__init__)
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+    return model
+
+
+def create_body(arch: str, pretrained: bool, weights=None, width: float = 1.0) -> nn.Sequential:
     """The torchvision network ``arch`` without its pooling and classifier.
 
     With ``pretrained``, ``weights`` (default: torchvision's ``DEFAULT`` for the
     architecture; anything with a ``.url``) are downloaded and loaded strictly.
+    ``width`` below 1 narrows every layer (:func:`scaled_resnet`); published weights
+    exist for the full width only.
     """
-    _check_arch(arch)
-    model = get_model(arch, weights=None)  # random initialisation, nothing downloaded
-    if not isinstance(model, torchvision.models.ResNet):
-        raise TypeError(f"{arch} is not a torchvision ResNet; cannot split it into a body")
+    if pretrained and width != 1:
+        raise ValueError(
+            f"published weights fit {arch} at full width only; got width={width!r} "
+            "with pretrained=True"
+        )
+    model = scaled_resnet(arch, width)
     if pretrained:
         weights = weights if weights is not None else default_weights(arch)
         model.load_state_dict(load_weights_file(download_weights(weights.url)), strict=True)
@@ -238,29 +280,46 @@ def create_cnn(
     from random weights. What was used is printed (with ``verbose``) and recorded
     in the page's provenance.
     """
+    profile = current_profile()
     imagenet = weights if weights is not None else default_weights(arch)
-    quick_body = pretrained and weights is None and not current_profile().pretrained
-    body = create_body(arch, pretrained and not quick_body, imagenet)
+    quick_body = pretrained and weights is None and not profile.pretrained
+    downloaded = pretrained and not quick_body
+    # published weights fit the full width; every other body has the profile's width
+    width = 1.0 if downloaded else profile.body_width
+    body = create_body(arch, downloaded, imagenet, width=width)
     # channels out of the body: the last BatchNorm normalises the last block's output
     n_features = [m for m in body.modules() if isinstance(m, nn.BatchNorm2d)][-1].num_features
     model = ConvNet(body, create_head(n_features, n_out, hidden, dropout))
     if quick_body:
         from course_utils.models.quick_pretrained import quick_body_file, quick_body_source
 
-        path = quick_body_file(arch)
+        path = quick_body_file(arch, width)
         body.load_state_dict(load_weights_file(path), strict=True)
         source = quick_body_source(path, stand_in_for=f"{arch}, ImageNet weights {imagenet}")
         message = (
-            f"{arch}: body pretrained on the MNIST digits 0 to 4 ({source.origin}), "
-            f"new head of {n_out} outputs\n  (the full profile uses ImageNet weights {imagenet})"
+            f"{arch}{at_width(width)}: body pretrained on the MNIST digits 0 to 4 "
+            f"({source.origin}), new head of {n_out} outputs\n"
+            f"  (the full profile uses ImageNet weights {imagenet} at full width)"
         )
     elif pretrained:
         source = DataSource(f"{arch}, pretrained on ImageNet ({imagenet})", imagenet.url)
         message = f"{arch}: body with ImageNet weights {imagenet}, new head of {n_out} outputs"
     else:  # pretrained=False asked for: the same in every profile, no stand-in
-        source = DataSource(f"{arch}, random initial weights", "torch's default initialisation")
-        message = f"{arch}: random initial weights, as asked, new head of {n_out} outputs"
+        source = DataSource(
+            f"{arch}{at_width(width)}, random initial weights", "torch's default initialisation"
+        )
+        message = (
+            f"{arch}{at_width(width)}: random initial weights, as asked, "
+            f"new head of {n_out} outputs"
+        )
     record_data_source(source)
     if verbose:
         print(message)
     return model
+
+
+def at_width(width: float) -> str:
+    """`` at half width`` and the like for a narrowed body; nothing at full width."""
+    if width == 1:
+        return ""
+    return " at half width" if width == 0.5 else f" at {width:g} of its width"

@@ -101,11 +101,12 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def weights_key(arch: str, recipe: PretrainRecipe, source_manifest: dict) -> str:
-    """The hash that names a quick body's file: architecture, recipe (seed included), the
-    source data's manifest, the training code and the torch/torchvision versions."""
+def weights_key(arch: str, width: float, recipe: PretrainRecipe, source_manifest: dict) -> str:
+    """The hash that names a quick body's file: architecture and width, recipe (seed included),
+    the source data's manifest, the training code and the torch/torchvision versions."""
     inputs = {
         "arch": arch,
+        "width": width,
         "recipe": asdict(recipe),
         "source": source_manifest,
         "code": _code_digest(),
@@ -121,8 +122,9 @@ def _source_root() -> tuple[Path, dict]:
     return root, build_once(root, lambda out: write_mnist_digit_folders(out, SOURCE_DIGITS))
 
 
-def _train(arch: str, root: Path, recipe: PretrainRecipe) -> tuple[dict, dict]:
-    """Train ``arch`` on the source digits; return the body's state dict and a summary."""
+def _train(arch: str, width: float, root: Path, recipe: PretrainRecipe) -> tuple[dict, dict]:
+    """Train ``arch`` at ``width`` on the source digits; return the body's state dict and a
+    summary."""
     from course_utils.learner import Learner
     from course_utils.metrics import accuracy
     from course_utils.models.pretrained import ConvNet, create_body, create_head
@@ -137,7 +139,7 @@ def _train(arch: str, root: Path, recipe: PretrainRecipe) -> tuple[dict, dict]:
         seed=recipe.seed,
         num_workers=0,
     )
-    body = create_body(arch, pretrained=False)  # random weights: nothing to record or download
+    body = create_body(arch, pretrained=False, width=width)  # random weights, nothing to record
     n_features = [m for m in body.modules() if isinstance(m, torch.nn.BatchNorm2d)][-1]
     model = ConvNet(body, create_head(n_features.num_features, dls.c))
     learn = Learner(dls, model, metrics=[accuracy], device="cpu", verbose=False)
@@ -145,6 +147,7 @@ def _train(arch: str, root: Path, recipe: PretrainRecipe) -> tuple[dict, dict]:
     learn.fit_one_cycle(recipe.epochs, recipe.lr)  # every layer trains: nothing is frozen
     summary = {
         "arch": arch,
+        "width": width,
         "source": SOURCE_NAME,
         "train_images": len(dls.train_dl.dataset),
         "valid_images": len(dls.valid_dl.dataset),
@@ -166,12 +169,13 @@ def _write_atomically(path: Path, write) -> None:
         raise
 
 
-def quick_body_file(arch: str, recipe: PretrainRecipe | None = None) -> Path:
-    """The weights file of ``arch``'s quick body (``recipe`` default :data:`RECIPE`), trained
-    now if no file has this key."""
+def quick_body_file(arch: str, width: float = 1.0, recipe: PretrainRecipe | None = None) -> Path:
+    """The weights file of ``arch``'s quick body at ``width`` (see
+    :func:`~course_utils.models.pretrained.scaled_resnet`; ``recipe`` default :data:`RECIPE`),
+    trained now if no file has this key."""
     recipe = RECIPE if recipe is None else recipe
     root, manifest = _source_root()
-    key = weights_key(arch, recipe, manifest)
+    key = weights_key(arch, width, recipe, manifest)
     folder = data_dir() / "pretrained"
     path = folder / f"{arch}-digits04-{key[:16]}.pt"
     if path.is_file() and path.with_suffix(".json").is_file():
@@ -180,7 +184,7 @@ def quick_body_file(arch: str, recipe: PretrainRecipe | None = None) -> Path:
     print(
         f"pretraining the quick profile's {arch} body on {SOURCE_NAME} (once; cached in {folder})"
     )
-    state, summary = _train(arch, root, recipe)
+    state, summary = _train(arch, width, root, recipe)
     summary["key"] = key
     _write_atomically(path, lambda tmp: torch.save(state, tmp))
     _write_atomically(
@@ -192,10 +196,13 @@ def quick_body_file(arch: str, recipe: PretrainRecipe | None = None) -> Path:
 
 def quick_body_source(path: Path, stand_in_for: str) -> DataSource:
     """The provenance entry of a quick body: what it was trained on and how well it learnt."""
+    from course_utils.models.pretrained import at_width
+
     summary = json.loads(Path(path).with_suffix(".json").read_text())
     recipe = summary["recipe"]
     return DataSource(
-        f"{summary['arch']} body pretrained by this build on {summary['source']}",
+        f"{summary['arch']} body{at_width(summary['width'])} pretrained by this build on "
+        f"{summary['source']}",
         f"{Path(path).name}: {summary['train_images']:,} digits at {recipe['size']}×"
         f"{recipe['size']}, {recipe['epochs']} epochs, {summary['valid_accuracy']:.1%} right "
         f"on {summary['valid_images']:,} held-out digits",
