@@ -4,6 +4,8 @@ depend on, written atomically, loaded by conv_learner, and never shown a target 
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -100,7 +102,8 @@ def test_an_interrupted_save_leaves_no_file(data_folder, monkeypatch):
     folder = data_folder / "pretrained"
     assert not [p for p in folder.iterdir() if "partial" in p.name or p.stat().st_size == 11]
     key = weights_key("resnet18", WIDTH, recipe, quick_pretrained._source_root()[1])
-    assert not list(folder.glob(f"*{key[:16]}*"))
+    # no weights, no summary: only the empty lock file that the trainings queue on
+    assert [p.suffix for p in folder.glob(f"*{key[:16]}*")] == [".lock"]
 
 
 def test_the_source_shares_no_class_and_no_image_with_the_targets(data_folder):
@@ -117,3 +120,19 @@ def test_the_source_shares_no_class_and_no_image_with_the_targets(data_folder):
     planet_rows = {p.stem for p in dataset_path("planet").rglob("*.png")}
     assert len(source_rows) == len(target_rows) == len(planet_rows) == 2500
     assert not source_rows & target_rows and not source_rows & planet_rows
+
+
+def test_two_asking_at_once_train_the_body_once(data_folder, monkeypatch):
+    recipe = replace(TINY, seed=11)  # a key no other test wrote
+    real_train, calls = quick_pretrained._train, []
+
+    def slow_train(*args):
+        calls.append(1)
+        time.sleep(0.5)  # long enough for the other thread to ask while this one trains
+        return real_train(*args)
+
+    monkeypatch.setattr(quick_pretrained, "_train", slow_train)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        paths = list(pool.map(lambda _: quick_body_file("resnet18", WIDTH, recipe), range(2)))
+    assert paths[0] == paths[1] and paths[0].is_file()
+    assert len(calls) == 1  # the second waited for the lock, then found the file

@@ -231,3 +231,79 @@ def test_each_page_re_executes_when_the_code_it_runs_changes_and_only_then(tmp_p
     third = build()
     assert third == second
     assert "One more sentence." in (root / "_build" / "html" / "uses_c.html").read_text()
+
+
+TIMED_CELL = """
+import os, time
+start = time.time()
+time.sleep(3)
+print(f"start={start:.3f} end={time.time():.3f} threads={os.environ.get('OMP_NUM_THREADS')}")
+"""
+
+
+def timed_book(root: Path, failing: bool = False) -> Path:
+    pages = {
+        "index": "# Book\n\n```{toctree}\nfirst\nsecond\n```\n",
+        "first": notebook_page("First", TIMED_CELL),
+        "second": notebook_page("Second", TIMED_CELL + ("\n1 / 0" if failing else "")),
+    }
+    return write_sphinx_book(root, pages, "nb_execution_show_tb = True")  # as _config.yml
+
+
+def page_intervals(root: Path) -> dict[str, tuple[float, float, str]]:
+    intervals = {}
+    for page in ("first", "second"):
+        text = (root / "_build" / "html" / f"{page}.html").read_text()
+        start, end, threads = re.search(r"start=(\S+) end=(\S+) threads=(\w+)", text).groups()
+        intervals[page] = (float(start), float(end), threads)
+    return intervals
+
+
+def test_pages_execute_two_at_a_time_and_force_runs_them_again(tmp_path):
+    root = timed_book(tmp_path)
+    env = {"COURSE_EXECUTION_JOBS": "2", "OMP_NUM_THREADS": ""}
+    result = sphinx_build(root, {**env, "COURSE_EXECUTION": "force"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "executing 2 pages, 2 at a time" in result.stdout
+    first = page_intervals(root)
+    (a_start, a_end, threads), (b_start, b_end, _) = first["first"], first["second"]
+    assert a_start < b_end and b_start < a_end  # the two pages ran at the same time
+    cpus = len(os.sched_getaffinity(0))
+    assert threads == str(max(1, cpus // 2))  # each kernel got its share of the threads
+    # the cache serves them now; forced, both run again
+    assert sphinx_build(root, env).returncode == 0 and page_intervals(root) == first
+    result = sphinx_build(root, {**env, "COURSE_EXECUTION": "force"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    again = page_intervals(root)
+    assert all(again[page][0] > first[page][1] for page in first)
+
+
+def test_one_job_leaves_execution_to_myst_nb(tmp_path):
+    root = timed_book(tmp_path)
+    result = sphinx_build(root, {"COURSE_EXECUTION_JOBS": "1", "COURSE_EXECUTION": "force"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "at a time" not in result.stdout
+    intervals = page_intervals(root)
+    (a_start, a_end, _), (b_start, b_end, _) = intervals["first"], intervals["second"]
+    assert a_end <= b_start or b_end <= a_start  # one after the other
+
+
+def test_a_page_failing_in_parallel_fails_the_build_with_its_traceback(tmp_path):
+    root = timed_book(tmp_path, failing=True)
+    result = sphinx_build(root, {"COURSE_EXECUTION_JOBS": "2"})
+    assert result.returncode != 0
+    assert "second: failed; myst-nb runs it again" in result.stdout
+    assert "ZeroDivisionError" in result.stdout + result.stderr
+    # the page that succeeded is cached: once the other is mended, only that one runs
+    second = root / "second.md"
+    second.write_text(second.read_text().replace("\n1 / 0", ""))
+    result = sphinx_build(root, {"COURSE_EXECUTION_JOBS": "2"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "executing 1 page, 2 at a time" in result.stdout
+
+
+def test_a_bad_job_count_is_named(tmp_path):
+    root = timed_book(tmp_path)
+    result = sphinx_build(root, {"COURSE_EXECUTION_JOBS": "two"})
+    assert result.returncode != 0
+    assert "COURSE_EXECUTION_JOBS='two' must be a whole number" in result.stderr

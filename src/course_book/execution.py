@@ -12,6 +12,10 @@ JavaScript) re-executes nothing. The keys live in ``pages.json`` beside the
 jupyter-cache database. ``COURSE_EXECUTION=force`` (CI, publishing) executes
 every page regardless of any cache.
 
+**Pages execute several at a time.** The pages to execute run before Sphinx reads
+them, ``COURSE_EXECUTION_JOBS`` at a time, into the same cache
+(:mod:`course_book.parallel`); a forced build does the same with every page.
+
 **A page served from the cache publishes its outputs.** myst-nb writes the
 notebook it parsed to ``jupyter_execute/`` (the file the "download .ipynb"
 button serves), and on a cache hit that notebook has no outputs: the outputs
@@ -46,6 +50,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from course_book.dependencies import ModuleGraph, code_imports
+from course_book.parallel import execution_jobs, pending_pages, run_pages
 from course_book.provenance import ProvenanceNode
 
 __all__ = [
@@ -67,7 +72,11 @@ class NotebookCheckError(ExtensionError):
 
 
 def configure_execution(app: Sphinx, config: Config) -> None:
-    """Apply ``COURSE_EXECUTION`` and put the execution cache under the build folder."""
+    """Apply ``COURSE_EXECUTION`` and put the execution cache under the build folder.
+
+    ``force`` with more than one execution job (:func:`~course_book.parallel.execution_jobs`)
+    runs as the cache mode with every page read executed anew, several at a time.
+    """
     mode = os.environ.get(ENV_EXECUTION, "").strip().lower()
     if mode:
         if mode not in EXECUTION_MODES:
@@ -76,6 +85,9 @@ def configure_execution(app: Sphinx, config: Config) -> None:
                 + ", ".join(EXECUTION_MODES)
             )
         config.nb_execution_mode = mode
+    config.course_execution_force = config.nb_execution_mode == "force"
+    if config.course_execution_force and execution_jobs() > 1:
+        config.nb_execution_mode = "cache"
     if config.nb_execution_mode != "cache":
         return
     base = Path(config.nb_execution_cache_path or "_build/.jupyter_cache")
@@ -119,7 +131,8 @@ class PageKeys:
     jupyter-cache's key). The Sphinx events, in the order a build emits them:
 
     - ``env-get-outdated``: pages whose key changed are read again;
-    - ``env-before-read-docs``: those pages' cache records are removed, so they execute;
+    - ``env-before-read-docs``: those pages' cache records are removed, and the pages the
+      cache cannot serve execute, several at a time (:mod:`course_book.parallel`);
     - ``env-updated``: pages served from the cache get their executed notebook
       written out, and every page read records its key and cache record.
     """
@@ -158,19 +171,22 @@ class PageKeys:
             return {}
 
     def outdated(self, app: Sphinx, env: BuildEnvironment, added, changed, removed) -> list[str]:
-        """Pages whose library code changed since their outputs were cached."""
+        """Pages whose library code changed since their outputs were cached; forced, every
+        notebook page."""
         if not self.active(app):
             return []
         stored = self.stored(app)
+        force = app.config.course_execution_force
         again = []
         for docname in sorted(env.found_docs - set(added) - set(changed) - set(removed)):
-            entry = stored.get(docname)
-            if entry is None or not _is_notebook_page(app, docname):
+            if not _is_notebook_page(app, docname):
                 continue
-            if entry["key"] != self.key(app, docname):
+            entry = stored.get(docname)
+            if force or (entry is not None and entry["key"] != self.key(app, docname)):
                 again.append(docname)
         if again:
-            logger.info(f"[course_book] library code changed for: {', '.join(again)}")
+            why = "execution forced" if force else "library code changed"
+            logger.info(f"[course_book] {why} for: {', '.join(again)}")
         return again
 
     def before_read(self, app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
@@ -187,6 +203,10 @@ class PageKeys:
             if entry["key"] != self.key(app, docname):
                 with contextlib.suppress(KeyError):  # already gone (cache cleared)
                     cache.remove_cache(entry["record"])
+        jobs = execution_jobs()
+        if jobs > 1:
+            force = app.config.course_execution_force
+            run_pages(app, pending_pages(app, env, docnames, force), jobs)
 
     def after_read(self, app: Sphinx, env: BuildEnvironment) -> list[str]:
         """Publish cached outputs, and record each page's key and cache record."""
@@ -278,6 +298,8 @@ def check_notebook_pages(app: Sphinx, env) -> None:
 def setup(app: Sphinx) -> dict:
     # The packages whose modules a page's key follows from its imports.
     app.add_config_value("course_execution_dependencies", ["course_utils"], "env", [list])
+    # Set from COURSE_EXECUTION (configure_execution): every page read executes anew.
+    app.add_config_value("course_execution_force", False, "", [bool])
     # After myst-nb and jupyter-book have set their config values.
     app.connect("config-inited", configure_execution, priority=900)
     keys = PageKeys()

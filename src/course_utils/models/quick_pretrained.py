@@ -30,6 +30,7 @@ page's provenance, as a download's checksum and origin are.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -37,6 +38,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -178,20 +180,47 @@ def quick_body_file(arch: str, width: float = 1.0, recipe: PretrainRecipe | None
     key = weights_key(arch, width, recipe, manifest)
     folder = data_dir() / "pretrained"
     path = folder / f"{arch}-digits04-{key[:16]}.pt"
-    if path.is_file() and path.with_suffix(".json").is_file():
+    if _complete(path):
         return path
     folder.mkdir(parents=True, exist_ok=True)
-    print(
-        f"pretraining the quick profile's {arch} body on {SOURCE_NAME} (once; cached in {folder})"
-    )
-    state, summary = _train(arch, width, root, recipe)
-    summary["key"] = key
-    _write_atomically(path, lambda tmp: torch.save(state, tmp))
-    _write_atomically(
-        path.with_suffix(".json"),  # written last: its presence says "complete"
-        lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)),
-    )
+    # pages executing side by side may ask for the same body: one trains it, the others
+    # wait for the lock and then find the file
+    with _exclusive(folder / f".{path.stem}.lock"):
+        if _complete(path):
+            return path
+        print(
+            f"pretraining the quick profile's {arch} body on {SOURCE_NAME} "
+            f"(once; cached in {folder})"
+        )
+        state, summary = _train(arch, width, root, recipe)
+        summary["key"] = key
+        _write_atomically(path, lambda tmp: torch.save(state, tmp))
+        _write_atomically(
+            path.with_suffix(".json"),  # written last: its presence says "complete"
+            lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)),
+        )
     return path
+
+
+def _complete(path: Path) -> bool:
+    return path.is_file() and path.with_suffix(".json").is_file()
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` while inside: another process (or thread)
+    asking for it waits. No lock where the platform has no ``fcntl``."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: concurrent trainings only repeat work, atomically
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def quick_body_source(path: Path, stand_in_for: str) -> DataSource:

@@ -1,0 +1,201 @@
+"""Execute the pages a build will read several at a time, before Sphinx reads them.
+
+myst-nb executes a notebook page while Sphinx reads it, one page after another.
+Much of a page's time is spent where one core does the work (a kernel starting,
+imports, Python between the tensor operations, figures being serialised), so on
+a machine with two cores one page at a time leaves a core idle for a good part of
+the build. Before the read (``env-before-read-docs``), this module executes the
+pages the build will read and the execution cache cannot serve, ``jobs`` at a
+time, each kernel given its share of the machine's threads, and stores each
+success in the cache as myst-nb's cache mode does: the notebook read by
+myst-nb's own reader from the page, executed in the page's folder with the
+configured timeout and error policy, recorded with its run time. Sphinx then
+reads every page from the cache.
+
+A page that fails here is not cached. myst-nb executes it again while reading
+and reports the failure, with its traceback, as in any build.
+
+``COURSE_EXECUTION_JOBS`` sets ``jobs`` (default: the CPUs this process may use,
+at most :data:`MAX_JOBS`); ``1`` leaves execution to myst-nb, one page at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.executors.utils import single_nb_execution
+from myst_nb.core.config import NbParserConfig
+from myst_nb.core.read import create_nb_reader
+from nbformat import NotebookNode
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+__all__ = ["ENV_JOBS", "MAX_JOBS", "PendingPage", "execution_jobs", "pending_pages", "run_pages"]
+
+logger = logging.getLogger(__name__)
+ENV_JOBS = "COURSE_EXECUTION_JOBS"
+MAX_JOBS = 4  # beyond a few kernels at once, memory runs out before the cores do
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what PyTorch's thread pools read
+
+
+@dataclass
+class PendingPage:
+    """A page to execute: its docname, source file, notebook and execution settings."""
+
+    docname: str
+    path: Path
+    notebook: NotebookNode
+    timeout: int | None
+    allow_errors: bool
+
+
+def _usable_cpus() -> int:
+    with contextlib.suppress(AttributeError):  # not on every platform
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def execution_jobs() -> int:
+    """How many pages to execute at once: ``COURSE_EXECUTION_JOBS``, else the usable CPUs
+    (at most :data:`MAX_JOBS`)."""
+    value = os.environ.get(ENV_JOBS, "").strip()
+    if not value:
+        return max(1, min(MAX_JOBS, _usable_cpus()))
+    if not value.isdigit() or int(value) < 1:
+        raise ExtensionError(f"{ENV_JOBS}={value!r} must be a whole number of pages, 1 or more")
+    return int(value)
+
+
+def _read_notebook(app: Sphinx, env: BuildEnvironment, path: Path):
+    """The notebook myst-nb will make of ``path`` and its page-level settings, or None
+    for a page that is not a notebook."""
+    text = path.read_text(encoding="utf-8")
+    nb_config: NbParserConfig = env.mystnb_config
+    reader = create_nb_reader(str(path), env.myst_config, nb_config, text)
+    if reader is None:
+        return None, nb_config
+    notebook = reader.read(text)
+    kernel = notebook.metadata.get("kernelspec", {}).get("name")
+    if kernel is not None:  # as myst-nb's parser does: kernel names may have aliases
+        for pattern, alias in (nb_config.kernel_rgx_aliases or {}).items():
+            if re.fullmatch(pattern, kernel):
+                notebook.metadata["kernelspec"]["name"] = alias
+                break
+    overrides = dict(notebook.metadata.get(nb_config.metadata_key, {}))
+    overrides.pop("output_folder", None)
+    with contextlib.suppress(Exception):  # myst-nb warns about bad overrides when it reads
+        nb_config = nb_config.copy(**overrides)
+    return notebook, nb_config
+
+
+def _excluded(nb_config: NbParserConfig, path: Path) -> bool:
+    posix = PurePosixPath(path.as_posix())
+    return any(posix.match(pattern) for pattern in nb_config.execution_excludepatterns or ())
+
+
+def pending_pages(
+    app: Sphinx, env: BuildEnvironment, docnames: list[str], force: bool
+) -> list[PendingPage]:
+    """The notebook pages among ``docnames`` that need executing: those the cache cannot
+    serve, or, with ``force``, all of them (their old cache records are removed)."""
+    cache = get_cache(app.config.nb_execution_cache_path)
+    pending = []
+    for docname in docnames:
+        path = Path(env.doc2path(docname))
+        notebook, nb_config = _read_notebook(app, env, path)
+        if notebook is None or nb_config.execution_mode != "cache" or _excluded(nb_config, path):
+            continue
+        try:
+            record = cache.match_cache_notebook(notebook)
+        except KeyError:
+            record = None
+        if record is not None and not force:
+            continue
+        if record is not None:  # forced: a failure must not fall back on the old outputs
+            cache.remove_cache(record.pk)
+        pending.append(
+            PendingPage(
+                docname,
+                path,
+                notebook,
+                nb_config.execution_timeout,
+                nb_config.execution_allow_errors,
+            )
+        )
+    return pending
+
+
+@contextlib.contextmanager
+def _threads_per_kernel(threads: int) -> Iterator[None]:
+    """Kernels started inside inherit ``threads`` as their thread count, unless the user
+    set one."""
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    for name in THREAD_VARIABLES:
+        if not os.environ.get(name):  # unset or empty
+            os.environ[name] = str(threads)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _execute(page: PendingPage):
+    return single_nb_execution(
+        page.notebook,
+        cwd=str(page.path.parent),  # myst-nb's local working folder (run_in_temp: false)
+        timeout=page.timeout,
+        allow_errors=page.allow_errors,
+        meta_override=True,
+    )
+
+
+def run_pages(app: Sphinx, pages: list[PendingPage], jobs: int) -> list[str]:
+    """Execute ``pages``, ``jobs`` at a time, and cache each success; return the docnames
+    that failed (myst-nb runs those again, and reports them, when it reads them)."""
+    if not pages:
+        return []
+    cache = get_cache(app.config.nb_execution_cache_path)
+    threads = max(1, _usable_cpus() // jobs)
+    logger.info(
+        f"[course_book] executing {len(pages)} page{'s' * (len(pages) > 1)}, {jobs} at a time, "
+        f"{threads} thread(s) each"
+    )
+    failed = []
+    with _threads_per_kernel(threads), ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_execute, page): page for page in pages}
+        for future in as_completed(futures):
+            page = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # a kernel that would not start, and the like
+                logger.info(f"[course_book] {page.docname}: not executed here ({error!r})")
+                failed.append(page.docname)
+                continue
+            if result.err is not None:
+                logger.info(f"[course_book] {page.docname}: failed; myst-nb runs it again")
+                failed.append(page.docname)
+                continue
+            # in the main thread: the cache's database is not shared between threads
+            cache.cache_notebook_bundle(
+                CacheBundleIn(
+                    page.notebook, str(page.path), data={"execution_seconds": result.time}
+                ),
+                check_validity=False,
+                overwrite=True,
+            )
+            logger.info(f"[course_book] executed {page.docname} in {result.time:.1f} s")
+    return sorted(failed)
