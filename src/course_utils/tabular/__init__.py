@@ -1,0 +1,56 @@
+"""Deep learning on tables with entity embeddings: section 3, 2018 lesson 4 (Rossmann).
+
+The pipeline, one module a step:
+
+1. :mod:`.dates`: calendar features from a date column (:func:`add_date_features`,
+   2018's ``add_datepart``) and the time since / until events per group
+   (:func:`elapsed_since`, :func:`elapsed_until`, :func:`rolling_count`).
+2. :mod:`.processing`: :class:`TabularProcessor`, fitted on the training rows, turns
+   categories into codes (0: unseen or missing) and normalises continuous columns;
+   :func:`embedding_sizes` is 2018's rule for the size of each embedding.
+3. :mod:`.model`: :class:`TabularModel`, embeddings and a multi-layer perceptron,
+   and :func:`tabular_dataloaders` for the course's :class:`~course_utils.learner.Learner`.
+4. :mod:`.metrics`: Rossmann's :func:`rmspe` and :func:`exp_rmspe`.
+5. :mod:`.embeddings`: the learned vectors as a table and in 2-D
+   (:func:`embedding_table`, :func:`embedding_pca`).
+
+::
+
+    proc = TabularProcessor(cat_names, cont_names, y_name="log_sales")
+    dls = tabular_dataloaders(proc, train_df, valid_df, bs=128)
+    model = TabularModel(embedding_sizes(proc.cardinalities), len(cont_names),
+                         y_range=(0, 1.2 * train_df["log_sales"].max()))
+    learn = Learner(dls, model, loss_func=F.mse_loss, opt_func=torch.optim.Adam,
+                    metrics=[exp_rmspe])
+    learn.fit_one_cycle(3, 1e-3)
+"""
+
+from course_utils.tabular.dates import (
+    DATE_FEATURES,
+    add_date_features,
+    elapsed_since,
+    elapsed_until,
+    rolling_count,
+)
+from course_utils.tabular.embeddings import embedding_pca, embedding_table
+from course_utils.tabular.metrics import exp_rmspe, rmspe
+from course_utils.tabular.model import TabularDataset, TabularModel, tabular_dataloaders
+from course_utils.tabular.processing import NA_LABEL, TabularProcessor, embedding_sizes
+
+__all__ = [
+    "DATE_FEATURES",
+    "NA_LABEL",
+    "TabularDataset",
+    "TabularModel",
+    "TabularProcessor",
+    "add_date_features",
+    "elapsed_since",
+    "elapsed_until",
+    "embedding_pca",
+    "embedding_sizes",
+    "embedding_table",
+    "exp_rmspe",
+    "rmspe",
+    "rolling_count",
+    "tabular_dataloaders",
+]
