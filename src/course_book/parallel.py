@@ -15,8 +15,10 @@ reads every page from the cache.
 A page that fails here is not cached. myst-nb executes it again while reading
 and reports the failure, with its traceback, as in any build.
 
-``COURSE_EXECUTION_JOBS`` sets ``jobs`` (default: the CPUs this process may use,
-at most :data:`MAX_JOBS`); ``1`` leaves execution to myst-nb, one page at a time.
+``COURSE_EXECUTION_JOBS`` sets ``jobs``; ``1`` leaves execution to myst-nb, one page
+at a time. By default ``jobs`` is the CPUs this process may use, at most
+:data:`MAX_JOBS`, in the quick profile, and 1 in the full profile
+(``COURSE_PROFILE=full``), whose pages share one GPU and its memory.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ __all__ = ["ENV_JOBS", "MAX_JOBS", "PendingPage", "execution_jobs", "pending_pag
 
 logger = logging.getLogger(__name__)
 ENV_JOBS = "COURSE_EXECUTION_JOBS"
+# the variable course_utils.profile reads (course_book imports nothing of course_utils)
+ENV_PROFILE = "COURSE_PROFILE"
 MAX_JOBS = 4  # beyond a few kernels at once, memory runs out before the cores do
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what PyTorch's thread pools read
 
@@ -66,10 +70,12 @@ def _usable_cpus() -> int:
 
 
 def execution_jobs() -> int:
-    """How many pages to execute at once: ``COURSE_EXECUTION_JOBS``, else the usable CPUs
-    (at most :data:`MAX_JOBS`)."""
+    """How many pages to execute at once: ``COURSE_EXECUTION_JOBS``, else 1 in the full
+    profile and the usable CPUs (at most :data:`MAX_JOBS`) in the quick one."""
     value = os.environ.get(ENV_JOBS, "").strip()
     if not value:
+        if os.environ.get(ENV_PROFILE, "").strip().lower() == "full":
+            return 1  # the full profile's pages train on one GPU: one at a time
         return max(1, min(MAX_JOBS, _usable_cpus()))
     if not value.isdigit() or int(value) < 1:
         raise ExtensionError(f"{ENV_JOBS}={value!r} must be a whole number of pages, 1 or more")
