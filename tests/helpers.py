@@ -9,6 +9,7 @@ imported only by the builders that need them, and the tests of the book and the 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import subprocess
 import sys
@@ -317,3 +318,11 @@ def sphinx_build(
     outdir = Path("_build") / builder
     result = run([*cmd, ".", str(outdir)], cwd=root, env=env)
     return SphinxBuild(result.returncode, result.stdout, result.stderr, root / outdir)
+
+
+def load_benchmark(name: str):
+    """The script ``benchmarks/<name>.py`` as a module (benchmarks are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,14 +2,13 @@
 saving, device decisions and bad input."""
 
 import dataclasses
-import importlib.util
 import math
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import REPO, blob_dls, grouped_mlp, make_learner
+from helpers import blob_dls, grouped_mlp, load_benchmark, make_learner
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -426,13 +425,6 @@ def test_save_without_optimiser_and_load_errors(tmp_path):
         fresh.load("missing")
     with pytest.raises(FileNotFoundError, match="none"):
         make_learner(path=tmp_path / "elsewhere").load("weights")
-
-
-def load_benchmark(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_learner_fit_benchmark_runs_at_a_tiny_size(capsys):

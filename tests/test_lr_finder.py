@@ -1,12 +1,11 @@
 """The learning-rate finder: the sweep, the smoothing, stopping, restoring, the suggestion."""
 
-import importlib.util
 import math
 
 import numpy as np
 import pytest
 import torch
-from helpers import REPO, digits_dls, digits_mlp, make_learner
+from helpers import digits_dls, digits_mlp, load_benchmark, make_learner
 from torch.utils.data import DataLoader, TensorDataset
 
 from course_utils.callbacks import Callback
@@ -123,9 +122,7 @@ def test_result_edge_cases():
 
 
 def test_lr_find_benchmark_runs_at_a_tiny_size(capsys):
-    spec = importlib.util.spec_from_file_location("bench", REPO / "benchmarks" / "bench_lr_find.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_lr_find")
     result = bench.main(["--quick", "--rows", "400", "--num-it", "10"])
     assert 0 < result["iterations"] <= 10 and result["lr_find_epochs"] > 0
     assert "epochs of training" in capsys.readouterr().out

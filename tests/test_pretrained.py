@@ -5,14 +5,13 @@ pretrained bodies are tested in test_quick_pretrained.py)."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import pickle
-from pathlib import Path
 
 import pytest
 import torch
 import torchvision
+from helpers import load_benchmark
 from test_download import LoopbackServer
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -292,11 +291,7 @@ def test_conv_learner_needs_classes():
 
 
 def test_body_width_benchmark_runs_and_times_both_widths(capsys):
-    spec = importlib.util.spec_from_file_location(
-        "bench_body_width", Path(__file__).parents[1] / "benchmarks" / "bench_body_width.py"
-    )
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_body_width")
     ratios = bench.main(["--quick"])
     assert set(ratios) == set(bench.ARCHS) and all(r > 0 for r in ratios.values())
     out = capsys.readouterr().out

@@ -82,7 +82,7 @@ def execution_jobs() -> int:
     return int(value)
 
 
-def _read_notebook(app: Sphinx, env: BuildEnvironment, path: Path):
+def _read_notebook(env: BuildEnvironment, path: Path):
     """The notebook myst-nb will make of ``path`` and its page-level settings, or None
     for a page that is not a notebook."""
     text = path.read_text(encoding="utf-8")
@@ -118,7 +118,7 @@ def pending_pages(
     pending = []
     for docname in docnames:
         path = Path(env.doc2path(docname))
-        notebook, nb_config = _read_notebook(app, env, path)
+        notebook, nb_config = _read_notebook(env, path)
         if notebook is None or nb_config.execution_mode != "cache" or _excluded(nb_config, path):
             continue
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from course_utils.metrics import _check_regression as check_regression
 from course_utils.metrics import whole_set
 
 __all__ = ["exp_rmspe", "rmspe"]
@@ -33,16 +34,10 @@ def _columns(name: str, pred, target) -> tuple[torch.Tensor, torch.Tensor]:
         if isinstance(target, torch.Tensor)
         else torch.tensor(np.asarray(target, dtype=float))
     )
-    p = p.squeeze(-1) if p.ndim == 2 and p.shape[-1] == 1 else p
-    t = t.squeeze(-1) if t.ndim == 2 and t.shape[-1] == 1 else t
-    if p.shape != t.shape:
-        raise ValueError(
-            f"{name} expects pred and target of the same shape, e.g. (N,) or (N, 1), "
-            f"got pred {tuple(p.shape)} and target {tuple(t.shape)}"
-        )
+    p, t = check_regression(name, p, t.to(p.device))  # the rule every regression metric uses
     if p.numel() == 0:
         raise ValueError(f"{name} of no rows is undefined")
-    return p.double(), t.to(p.device).double()
+    return p.double(), t.double()
 
 
 def _result(value: torch.Tensor, pred):
