@@ -12,7 +12,11 @@ The pipeline, one module a step:
    and :func:`tabular_dataloaders` for the course's :class:`~course_utils.learner.Learner`.
 4. :mod:`.metrics`: Rossmann's :func:`rmspe` and :func:`exp_rmspe`.
 5. :mod:`.embeddings`: the learned vectors as a table and in 2-D
-   (:func:`embedding_table`, :func:`embedding_pca`).
+   (:func:`embedding_table`, :func:`embedding_pca`), and as inputs for other models
+   (:func:`embedded_inputs`).
+
+:mod:`.rossmann` runs steps 1 and 2's data preparation on the ``rossmann`` dataset in one
+call (:func:`prepare`), and :func:`tabular_learner` builds the model and its learner.
 
 ::
 
@@ -32,25 +36,31 @@ from course_utils.tabular.dates import (
     elapsed_until,
     rolling_count,
 )
-from course_utils.tabular.embeddings import embedding_pca, embedding_table
+from course_utils.tabular.embeddings import embedded_inputs, embedding_pca, embedding_table
+from course_utils.tabular.learner import tabular_learner
 from course_utils.tabular.metrics import exp_rmspe, rmspe
 from course_utils.tabular.model import TabularDataset, TabularModel, tabular_dataloaders
 from course_utils.tabular.processing import NA_LABEL, TabularProcessor, embedding_sizes
+from course_utils.tabular.rossmann import PreparedTables, prepare
 
 __all__ = [
     "DATE_FEATURES",
     "NA_LABEL",
+    "PreparedTables",
     "TabularDataset",
     "TabularModel",
     "TabularProcessor",
     "add_date_features",
     "elapsed_since",
     "elapsed_until",
+    "embedded_inputs",
     "embedding_pca",
     "embedding_sizes",
     "embedding_table",
     "exp_rmspe",
+    "prepare",
     "rmspe",
     "rolling_count",
     "tabular_dataloaders",
+    "tabular_learner",
 ]

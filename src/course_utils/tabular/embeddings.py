@@ -9,13 +9,15 @@ along which the vectors differ most, so they can be plotted as points.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import torch
 from sklearn.decomposition import PCA
 
 from course_utils.tabular.model import TabularModel
 from course_utils.tabular.processing import TabularProcessor
 
-__all__ = ["embedding_pca", "embedding_table"]
+__all__ = ["embedded_inputs", "embedding_pca", "embedding_table"]
 
 
 def embedding_table(model: TabularModel, processor: TabularProcessor, column: str) -> pd.DataFrame:
@@ -66,3 +68,22 @@ def embedding_pca(
     out = pd.DataFrame(coords, columns=[f"pc{i + 1}" for i in range(n_components)])
     out.insert(0, column, table.index.to_list())
     return out
+
+
+def embedded_inputs(model: TabularModel, cats: torch.Tensor) -> np.ndarray:
+    """Each row's categorical codes replaced by the learned vectors: (N, sum of the sizes).
+
+    ``cats``: (N, n_cat) codes, as :meth:`TabularProcessor.transform` gives them. Column
+    i's code becomes the ``size_i`` numbers of its level's vector, in column order. Guo
+    and Berkhahn (2016) fed such inputs to tree ensembles and nearest neighbours: what the
+    network learned about a level, a model without embeddings can then use.
+    """
+    if cats.ndim != 2 or cats.shape[1] != len(model.embeds):
+        raise ValueError(
+            f"cats must be (rows, {len(model.embeds)}) codes, one per categorical column, "
+            f"got {tuple(cats.shape)}"
+        )
+    with torch.no_grad():
+        vectors = [embed.weight.detach().float().cpu()[cats[:, i].long().cpu()]
+                   for i, embed in enumerate(model.embeds)]  # (N, size_i) each  # fmt: skip
+    return torch.cat(vectors, dim=1).numpy()
