@@ -663,6 +663,48 @@ def test_poster_plays_from_the_keyboard(site, open_tab):
     assert tab.page.evaluate("() => document.activeElement.tagName") == "IFRAME"
 
 
+def labelled_point_figures(site: Path) -> list[tuple[str, int]]:
+    """(page, figure) of every figure whose points carry their label as text."""
+    return [
+        (docname, index)
+        for docname in figure_pages(site)
+        for index, spec in enumerate(figure_specs(site, docname))
+        if any("text" in trace.get("mode", "") for trace in spec["data"])
+    ]
+
+
+def test_labelled_points_answer_hover_and_drag(site, open_tab):
+    """The embedding figures: hovering a point names its level; dragging zooms in."""
+    figures = labelled_point_figures(site)
+    assert figures, "no figure in the book labels its points"
+    for docname, index in figures:
+        spec, where = figure_specs(site, docname)[index], f"{docname}, figure {index}"
+        first = next(t for t in spec["data"] if "markers" in t.get("mode", ""))
+        tab = open_tab()
+        tab.goto(docname)
+        figure = tab.figure(index)
+        point = figure.locator("g.scatterlayer path.point").first  # trace order = data order
+        box = point.bounding_box()
+        assert box, f"{where}: no point drawn"
+        tab.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        label = figure.locator("g.hovertext")
+        expect(label.first).to_be_visible(timeout=TIMEOUT_MS)
+        assert str(first["text"][0]) in label.first.text_content(), where
+        canvas = figure.locator(".cu-plotly-canvas")
+        before = canvas.evaluate("c => c._fullLayout.xaxis.range.slice()")
+        area = figure.locator("rect.nsewdrag").first.bounding_box()
+        assert area, f"{where}: no drag area"
+        x0, y0 = area["x"] + area["width"] * 0.3, area["y"] + area["height"] * 0.3
+        tab.page.mouse.move(x0, y0)
+        tab.page.mouse.down()
+        tab.page.mouse.move(x0 + area["width"] * 0.3, y0 + area["height"] * 0.3, steps=5)
+        tab.page.mouse.up()
+        after = canvas.evaluate("c => c._fullLayout.xaxis.range.slice()")
+        assert after[1] - after[0] < before[1] - before[0], f"{where}: dragging did not zoom in"
+        if tab.errors:
+            pytest.fail(listing(f"{where}, while hovering and dragging", tab.errors))
+
+
 # --- 5. a measurement, not a test of speed ---------------------------------------------
 
 

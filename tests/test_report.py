@@ -29,6 +29,18 @@ def test_glued_markdown_is_pasted_as_markdown(shell):
     assert output.data[GLUE_PREFIX + "text/markdown"] == "the plain run has the **lower** loss"
 
 
+def test_numpy_scalars_are_recorded_as_plain_numbers(shell):
+    np = pytest.importorskip("numpy")
+    value = np.float64(0.5759535)
+    with capture_output() as captured:
+        assert glue("score", value) is value  # the caller keeps its NumPy value
+        glue("count", np.int64(7641))
+    score, count = captured.outputs
+    # "np.float64(0.5759535)" would not format under {glue:text}`score:.3f`
+    assert score.data == {GLUE_PREFIX + "text/plain": "0.5759535"}
+    assert count.data == {GLUE_PREFIX + "text/plain": "7641"}
+
+
 def test_glue_can_also_show_the_value(shell):
     with capture_output() as captured:
         glue("shown", 3, display=True)

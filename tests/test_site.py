@@ -268,7 +268,11 @@ def test_section2_chapters_exercises_and_bonus_are_notebooks():
 
 def test_section3_chapters_are_notebooks_on_the_course_map():
     section3 = [name for name in toc_docnames() if name.startswith("book/section3/")]
-    assert section3 == ["book/section3/structured-data"]
+    assert section3 == [
+        "book/section3/structured-data",
+        "book/section3/embeddings-vs-trees",
+        "book/section3/embeddings-learned",
+    ]
     assert set(section3) <= set(notebook_docnames())
     index = (REPO / "book" / "index.md").read_text()
     assert all(f"{{doc}}`{name.removeprefix('book/')}`" in index for name in section3)

@@ -17,21 +17,28 @@ from sklearn.preprocessing import StandardScaler
 import course_utils.tabular
 from course_utils import metrics as course_metrics
 from course_utils.learner import Learner
+from course_utils.profile import PROFILES
 from course_utils.tabular import (
     NA_LABEL,
     TabularDataset,
     TabularModel,
     TabularProcessor,
     add_date_features,
+    add_event_features,
     elapsed_since,
     elapsed_until,
+    embedded_inputs,
     embedding_pca,
     embedding_sizes,
     embedding_table,
     exp_rmspe,
+    join_checked,
+    prepare,
     rmspe,
     rolling_count,
+    split_last_days,
     tabular_dataloaders,
+    tabular_learner,
 )
 
 # ----- dates ------------------------------------------------------------------------------
@@ -350,8 +357,101 @@ def test_the_embedding_network_learns_a_category_effect():
 
 
 def test_the_package_exports_every_public_name_of_its_modules():
-    modules = ["dates", "processing", "model", "metrics", "embeddings"]
+    modules = ["dates", "processing", "model", "metrics", "embeddings", "learner", "rossmann"]
     names = set()
     for module in modules:
         names |= set(importlib.import_module(f"course_utils.tabular.{module}").__all__)
     assert names == set(course_utils.tabular.__all__)
+
+
+# ----- the pipeline in one call ----------------------------------------------------------
+
+
+def test_join_checked_names_the_keys_without_a_partner():
+    left = pd.DataFrame({"Store": [1, 2, 7, 7], "Sales": [5, 6, 7, 8]})
+    right = pd.DataFrame({"Store": [1, 2, 3], "Type": ["a", "b", "c"]})
+    with pytest.raises(ValueError, match=r"2 rows found no partner on 'Store', e.g. keys \[7\]"):
+        join_checked(left, right, on="Store")
+    joined = join_checked(left[:2], right, on="Store")
+    assert list(joined.columns) == ["Store", "Sales", "Type"] and list(joined["Type"]) == ["a", "b"]
+    with pytest.raises(pd.errors.MergeError):  # a key twice on the right would duplicate rows
+        join_checked(left[:2], pd.concat([right, right]), on="Store")
+    with pytest.raises(KeyError, match="'Shop'"):
+        join_checked(left, right, on="Shop")
+
+
+def test_event_features_are_computed_per_day_and_joined_to_every_row():
+    hours = pd.date_range("2011-07-01", periods=5 * 24, freq="h")  # 5 days, hourly
+    df = pd.DataFrame({"Date": hours, "holiday": hours.day == 4})  # 4 July
+    df["Day_date"] = df["Date"].dt.normalize()
+    out, names = add_event_features(df, ["holiday"])
+    assert names == ["holiday_since", "holiday_until", "holiday_bw", "holiday_fw"]
+    assert len(out) == len(df) and (out["Date"] == df["Date"]).all()
+    by_day = out.groupby("Day_date")[names].agg(["min", "max"])
+    for name in names:  # every hour of a day gets its day's value
+        mins, maxs = by_day[(name, "min")], by_day[(name, "max")]
+        assert mins.fillna(-1).equals(maxs.fillna(-1))
+    days = out.groupby(out["Date"].dt.day)[names].first()
+    assert days["holiday_since"].iloc[:3].isna().all()  # no holiday before 4 July
+    assert days["holiday_since"].tolist()[3:] == [0.0, 1.0]  # 4 July, then 5 July
+    assert days["holiday_until"].tolist()[:4] == [3.0, 2.0, 1.0, 0.0]
+    assert np.isnan(days.loc[5, "holiday_until"])  # no holiday after 4 July
+    assert days["holiday_bw"].tolist() == [0, 0, 0, 1, 1]  # the 7 days up to each day
+    assert days["holiday_fw"].tolist() == [1, 1, 1, 1, 0]  # the 7 days from each day on
+
+
+def test_split_last_days_holds_out_whole_days_at_the_end():
+    df = pd.DataFrame({"Day_date": pd.date_range("2011-01-01", periods=10, freq="D").repeat(2)})
+    train, valid = split_last_days(df, 3)
+    assert len(train) == 14 and len(valid) == 6
+    assert valid["Day_date"].min() == pd.Timestamp("2011-01-08")
+    assert train["Day_date"].max() < valid["Day_date"].min()
+    with pytest.raises(ValueError, match="positive int"):
+        split_last_days(df, 0)
+    with pytest.raises(ValueError, match="no rows are left to train on"):
+        split_last_days(df, 10)
+    with pytest.raises(KeyError, match="'Day_date'"):
+        split_last_days(df.rename(columns={"Day_date": "d"}), 3)
+
+
+def test_prepare_gives_the_quick_tables(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    tables = prepare(PROFILES["quick"])
+    train, valid = tables.train, tables.valid
+    assert (len(train), len(valid), tables.dropped_zero_rows) == (7641, 1004, 0)
+    assert tables.target == "bikers" and (train["bikers"] > 0).all()
+    assert valid["Day_date"].min() == pd.Timestamp("2011-11-20")  # 42 days to 31 December
+    assert valid["Day_date"].max() == pd.Timestamp("2011-12-31")
+    assert train["Date"].max() < valid["Date"].min()
+    for name in [*tables.cat_names, *tables.cont_names]:
+        assert name in train.columns and name in valid.columns
+    # 4 July 2011 is a holiday: every hour of it has holiday_since 0, the next day 1
+    july = train[train["Day_date"].isin(pd.to_datetime(["2011-07-04", "2011-07-05"]))]
+    assert july.groupby("Day_date")["holiday_since"].unique().map(list).tolist() == [[0.0], [1.0]]
+    # the weather was joined to every hour
+    assert train[["temp", "weathersit"]].notna().all().all()
+
+
+def test_tabular_learner_trains_and_the_embeddings_feed_other_models():
+    train, valid = shop_table(480, seed=0), shop_table(120, seed=1)
+    proc = TabularProcessor(["shop"], ["x"], y_name="log_y")
+    dls = tabular_dataloaders(proc, train, valid, bs=32)
+    torch.manual_seed(0)
+    learn = tabular_learner(
+        dls, proc, layers=[32, 16], ps=[0, 0], emb_drop=0,
+        y_range=(0.0, 1.2 * train["log_y"].max()), metrics=[exp_rmspe], device="cpu",
+        verbose=False,
+    )  # fmt: skip
+    assert learn.loss_func is F.mse_loss and isinstance(learn.opt_func(
+        [torch.nn.Parameter(torch.zeros(1))], lr=1e-3), torch.optim.Adam)  # fmt: skip
+    assert [e.embedding_dim for e in learn.model.embeds] == [3]  # min(50, (6 + 1) // 2)
+    learn.fit_one_cycle(5, 1e-2)
+    assert learn.recorder.metrics["exp_rmspe"][-1] < 0.3
+    cats, conts, _ = proc.transform(valid)
+    inputs = embedded_inputs(learn.model, cats)
+    weight = learn.model.embeds[0].weight.detach().numpy()  # (6, 3)
+    assert inputs.shape == (120, 3) and np.array_equal(inputs, weight[cats[:, 0].numpy()])
+    with pytest.raises(ValueError, match=r"\(rows, 1\) codes"):
+        embedded_inputs(learn.model, cats[:, 0])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        tabular_learner(dls, TabularProcessor(["shop"], ["x"], y_name="log_y"))

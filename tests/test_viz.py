@@ -664,6 +664,26 @@ def test_embeddings_pca_matches_sklearn():
         plot_embeddings_pca(np.ones(10), None)
 
 
+def test_embeddings_pca_labels_its_points_and_joins_them_in_order():
+    angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)  # 24 hours round a circle, in 3-D
+    embeddings = np.stack([np.cos(angles), np.sin(angles), 0.01 * np.ones(24)], axis=1)
+    hours = [f"{h}:00" for h in range(24)]
+    kind = ["night" if h < 6 else "day" for h in range(24)]
+    fig = plot_embeddings_pca(embeddings, kind, hours, show_text=True, path=True)
+    line, *points = fig.data
+    assert line.mode == "lines" and line.hoverinfo == "skip" and line.showlegend is False
+    path = np.stack([array(line.x), array(line.y)], axis=1)  # (24, 2), in row order
+    for trace in points:  # each point sits on the path at its own row, labelled with its hour
+        assert trace.mode == "markers+text"
+        rows = list(trace.customdata)
+        np.testing.assert_allclose(np.stack([array(trace.x), array(trace.y)], 1), path[rows])
+        assert list(trace.text) == [hours[i] for i in rows]
+    radii = np.linalg.norm(path, axis=1)  # the circle survives the projection
+    np.testing.assert_allclose(radii, 1.0, atol=1e-3)
+    plain = plot_embeddings_pca(embeddings, kind, hours)
+    assert [t.mode for t in plain.data] == ["markers", "markers"]
+
+
 def test_plot_losses_smoothed_curve_follows_a_short_run():
     """30 batches of a loss falling from 2.0 to 0.5: the smoothed curve must end near the
     last losses, not near their average over the whole run (what beta=0.98 gives)."""

@@ -49,7 +49,10 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
         return value
     if get_ipython() is None:
         return value
-    bundle, metadata = format_display_data(value)
+    # a NumPy scalar's repr is "np.float64(0.57)", which the {glue:text}`name:.3f` role cannot
+    # format as a number: record the Python number it holds
+    numpy_scalar = type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0
+    bundle, metadata = format_display_data(value.item() if numpy_scalar else value)
     prefix = "" if display else GLUE_PREFIX
     metadata = dict(metadata, scrapbook={"name": name, "mime_prefix": prefix})
     ipython_display(

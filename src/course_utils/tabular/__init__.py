@@ -41,16 +41,28 @@ from course_utils.tabular.learner import tabular_learner
 from course_utils.tabular.metrics import exp_rmspe, rmspe
 from course_utils.tabular.model import TabularDataset, TabularModel, tabular_dataloaders
 from course_utils.tabular.processing import NA_LABEL, TabularProcessor, embedding_sizes
-from course_utils.tabular.rossmann import PreparedTables, prepare
+from course_utils.tabular.rossmann import (
+    DAY_COLUMN,
+    PreparedTables,
+    TableSpec,
+    add_event_features,
+    join_checked,
+    prepare,
+    read_tables,
+    split_last_days,
+)
 
 __all__ = [
     "DATE_FEATURES",
+    "DAY_COLUMN",
     "NA_LABEL",
     "PreparedTables",
     "TabularDataset",
     "TabularModel",
+    "TableSpec",
     "TabularProcessor",
     "add_date_features",
+    "add_event_features",
     "elapsed_since",
     "elapsed_until",
     "embedded_inputs",
@@ -58,9 +70,12 @@ __all__ = [
     "embedding_sizes",
     "embedding_table",
     "exp_rmspe",
+    "join_checked",
     "prepare",
+    "read_tables",
     "rmspe",
     "rolling_count",
+    "split_last_days",
     "tabular_dataloaders",
     "tabular_learner",
 ]

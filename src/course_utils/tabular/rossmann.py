@@ -130,7 +130,7 @@ def join_checked(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFra
     joined = left.merge(right, on=on, how="left", validate="many_to_one", indicator=True)
     unmatched = joined["_merge"] != "both"
     if unmatched.any():
-        keys = list(joined.loc[unmatched, on].unique()[:5])
+        keys = joined.loc[unmatched, on].unique()[:5].tolist()  # plain ints, not np.int64(7)
         raise ValueError(
             f"{int(unmatched.sum())} rows found no partner on {on!r}, e.g. keys {keys}"
         )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from course_utils.viz.style import PALETTE, compact, finish_figure, style_figure
+from course_utils.viz.style import NEUTRAL, PALETTE, compact, finish_figure, style_figure
 
 __all__ = ["pca_2d", "plot_embeddings_pca"]
 
@@ -53,10 +53,16 @@ def plot_embeddings_pca(
     hover: Sequence[str] | None = None,
     *,
     title: str | None = None,
+    show_text: bool = False,
+    path: bool = False,
 ) -> go.Figure:
     """Embeddings (N, D) projected on their first two principal components (:func:`pca_2d`),
     one colour per label, ``hover`` texts (e.g. movie titles) on each point; the axis
-    titles give the share of the variance each component explains."""
+    titles give the share of the variance each component explains.
+
+    ``show_text`` writes each point's hover text beside it (for a few dozen points, such as
+    the hours of a day); ``path`` joins the points with a thin line in row order, for
+    levels that have an order (hours, months), so a reader can follow it round."""
     coords, explained = pca_2d(embeddings)
     n = len(coords)
     if labels is None:
@@ -69,6 +75,18 @@ def plot_embeddings_pca(
     groups = list(dict.fromkeys(labels))  # the labels in order of first appearance
     symbols = ["circle", "square", "diamond", "triangle-up", "x", "cross"]
     fig = go.Figure()
+    if path:  # under the points: row order, across the groups
+        fig.add_trace(
+            go.Scatter(
+                x=compact(coords[:, 0], 4),
+                y=compact(coords[:, 1], 4),
+                mode="lines",
+                line=dict(color=NEUTRAL, width=1),
+                name="in order",
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
     for g, group in enumerate(groups):
         rows = [i for i, label in enumerate(labels) if label == group]
         names = [str(hover[i]) for i in rows] if hover is not None else [group] * len(rows)
@@ -76,7 +94,9 @@ def plot_embeddings_pca(
             go.Scatter(
                 x=compact(coords[rows, 0], 4),
                 y=compact(coords[rows, 1], 4),
-                mode="markers",
+                mode="markers+text" if show_text else "markers",
+                textposition="top center",
+                cliponaxis=not show_text,  # a label near the edge is drawn whole
                 marker=dict(
                     color=PALETTE[g % len(PALETTE)],
                     symbol=symbols[(g // len(PALETTE)) % len(symbols)],
