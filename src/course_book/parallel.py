@@ -26,6 +26,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
+from jupyter_client.manager import KernelManager
 from myst_nb.core.config import NbParserConfig
 from myst_nb.core.read import create_nb_reader
 from nbformat import NotebookNode
@@ -159,13 +163,69 @@ def _threads_per_kernel(threads: int) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _execute(page: PendingPage):
+FORK_SCRIPT = Path(__file__).with_name("forkkernel.py")
+ENV_FORK = "COURSE_FORK_KERNELS"  # "0": every kernel a fresh process
+SERVER_START_SECONDS = 300  # importing the libraries, on a busy machine
+
+
+def _fork_kernels_wanted() -> bool:
+    return os.environ.get(ENV_FORK, "").strip() != "0" and hasattr(os, "fork")
+
+
+@contextlib.contextmanager
+def _fork_server() -> Iterator[type[KernelManager] | None]:
+    """A fork server (:mod:`course_book.forkkernel`) for the kernels started inside, and the
+    kernel manager class that uses it; None (ordinary kernels) if it is turned off or does
+    not start."""
+    if not _fork_kernels_wanted():
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="course-kernels-") as folder:
+        socket_path = str(Path(folder) / "server.sock")
+        server = subprocess.Popen(
+            [sys.executable, str(FORK_SCRIPT), "serve", socket_path],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            ready = server.stdout.readline().strip() == "ready"  # after the imports
+        except OSError:
+            ready = False
+        if not ready:
+            server.kill()
+            server.wait()
+            logger.info("[course_book] the fork server did not start: ordinary kernels")
+            yield None
+            return
+
+        class ForkedKernelManager(KernelManager):
+            """Starts the launcher of a forked kernel instead of a new Python process."""
+
+            def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+                script = str(FORK_SCRIPT)
+                return [sys.executable, script, "launch", socket_path, "-f", self.connection_file]
+
+        try:
+            yield ForkedKernelManager
+        finally:
+            server.terminate()  # the server kills any kernel still running
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            server.stdout.close()
+
+
+def _execute(page: PendingPage, kernel_manager_class: type[KernelManager] | None = None):
+    options = {} if kernel_manager_class is None else {"kernel_manager_class": kernel_manager_class}
     return single_nb_execution(
         page.notebook,
         cwd=str(page.path.parent),  # myst-nb's local working folder (run_in_temp: false)
         timeout=page.timeout,
         allow_errors=page.allow_errors,
         meta_override=True,
+        **options,
     )
 
 
@@ -181,8 +241,12 @@ def run_pages(app: Sphinx, pages: list[PendingPage], jobs: int) -> list[str]:
         f"{threads} thread(s) each"
     )
     failed = []
-    with _threads_per_kernel(threads), ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_execute, page): page for page in pages}
+    with (
+        _threads_per_kernel(threads),
+        _fork_server() as manager_class,
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+    ):
+        futures = {pool.submit(_execute, page, manager_class): page for page in pages}
         for future in as_completed(futures):
             page = futures[future]
             try:
