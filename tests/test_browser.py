@@ -664,13 +664,20 @@ def test_poster_plays_from_the_keyboard(site, open_tab):
 
 
 def labelled_point_figures(site: Path) -> list[tuple[str, int]]:
-    """(page, figure) of every figure whose points carry their label as text."""
+    """(page, figure) of every figure whose points carry their own labels (embeddings)."""
     return [
         (docname, index)
         for docname in figure_pages(site)
         for index, spec in enumerate(figure_specs(site, docname))
-        if any("text" in trace.get("mode", "") for trace in spec["data"])
+        if any(labelled_points(trace) for trace in spec["data"])
     ]
+
+
+def labelled_points(trace: dict) -> bool:
+    """A trace of points each with its own label written beside it and named on hover, as
+    ``plot_embeddings_pca(show_text=True)`` draws them (one row of data per point)."""
+    mode = trace.get("mode", "")
+    return "markers" in mode and "text" in mode and "customdata" in trace
 
 
 def test_labelled_points_answer_hover_and_drag(site, open_tab):
@@ -679,11 +686,14 @@ def test_labelled_points_answer_hover_and_drag(site, open_tab):
     assert figures, "no figure in the book labels its points"
     for docname, index in figures:
         spec, where = figure_specs(site, docname)[index], f"{docname}, figure {index}"
-        first = next(t for t in spec["data"] if "markers" in t.get("mode", ""))
+        first = next(t for t in spec["data"] if labelled_points(t))
         tab = open_tab()
         tab.goto(docname)
         figure = tab.figure(index)
-        point = figure.locator("g.scatterlayer path.point").first  # trace order = data order
+        # the first point of the first labelled trace: traces are drawn in data order
+        traces = [t for t in spec["data"] if t.get("type", "scatter") == "scatter"]
+        layer = figure.locator("g.scatterlayer g.trace").nth(traces.index(first))
+        point = layer.locator("path.point").first
         box = point.bounding_box()
         assert box, f"{where}: no point drawn"
         tab.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
