@@ -107,3 +107,21 @@ def test_the_benchmark_runs():
     bench = load_benchmark("bench_fork_kernels")
     result = bench.main(["--quick"])
     assert set(result["medians"]) == {"fresh kernel", "forked kernel"}
+
+
+@pytest.mark.parametrize(("script", "why"), [
+    ("import sys\nsys.exit(3)\n", "dies before it is ready"),
+    ("import time\ntime.sleep(60)\n", "is not ready in time"),
+])  # fmt: skip
+def test_a_server_that_does_not_start_leaves_ordinary_kernels(tmp_path, monkeypatch, script, why):
+    from course_book import parallel
+
+    broken = tmp_path / "server.py"
+    broken.write_text(script)
+    monkeypatch.delenv(ENV_FORK, raising=False)
+    monkeypatch.setattr(parallel, "FORK_SCRIPT", broken)
+    monkeypatch.setattr(parallel, "SERVER_START_SECONDS", 1)
+    start = time.time()
+    with _fork_server() as manager_class:
+        assert manager_class is None, why
+    assert time.time() - start < 30, why  # the hanging server was killed, not waited for

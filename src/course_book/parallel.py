@@ -12,6 +12,11 @@ myst-nb's own reader from the page, executed in the page's folder with the
 configured timeout and error policy, recorded with its run time. Sphinx then
 reads every page from the cache.
 
+The kernels are forked from one *fork server* (:mod:`course_book.forkkernel`) that has
+already imported the libraries the pages use, which saves each page the seconds of those
+imports; ``COURSE_FORK_KERNELS=0`` starts every kernel afresh, and so does a server that fails
+to start within :data:`SERVER_START_SECONDS`.
+
 A page that fails here is not cached. myst-nb executes it again while reading
 and reports the failure, with its traceback, as in any build.
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -187,10 +193,9 @@ def _fork_server() -> Iterator[type[KernelManager] | None]:
             stdout=subprocess.PIPE,
             text=True,
         )
-        try:
-            ready = server.stdout.readline().strip() == "ready"  # after the imports
-        except OSError:
-            ready = False
+        # "ready" once the imports are done; nothing (EOF) if the server died first
+        started, _, _ = select.select([server.stdout], [], [], SERVER_START_SECONDS)
+        ready = bool(started) and server.stdout.readline().strip() == "ready"
         if not ready:
             server.kill()
             server.wait()
