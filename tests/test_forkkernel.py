@@ -25,9 +25,18 @@ def run(client, code: str) -> dict:
             text.append(msg["content"]["text"])
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
-    reply = client.get_shell_msg(timeout=60)
+    reply = shell_reply(client, msg_id)
     return {"status": reply["content"]["status"], "text": "".join(text),
             "ename": reply["content"].get("ename")}  # fmt: skip
+
+
+def shell_reply(client, msg_id: str) -> dict:
+    """The shell channel's reply to ``msg_id`` (skipping, e.g., extra kernel_info replies
+    that ``wait_for_ready`` asked for)."""
+    while True:
+        reply = client.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
 
 
 def alive(pid: int) -> bool:
@@ -71,12 +80,13 @@ def test_a_forked_kernel_is_a_fresh_kernel_with_the_libraries_imported(tmp_path,
             preloaded, cwd, mark, value, pid = result["text"].split()
             assert (preloaded, cwd, mark, value) == ("True", str(page_folder), "page", "42")
             # a long cell can be interrupted, as the kernel manager does on a timeout
-            msg_id = client.execute("import time\ntime.sleep(60)")
-            time.sleep(1)
+            msg_id = client.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(60)")
+            while True:  # interrupt once the cell runs, not while the kernel reads the request
+                msg = client.get_iopub_msg(timeout=60)
+                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+                    break
             km.interrupt_kernel()
-            reply = client.get_shell_msg(timeout=30)
-            assert reply["parent_header"]["msg_id"] == msg_id
-            assert reply["content"]["ename"] == "KeyboardInterrupt"
+            assert shell_reply(client, msg_id)["content"]["ename"] == "KeyboardInterrupt"
         finally:
             client.stop_channels()
             km.shutdown_kernel(now=False)
