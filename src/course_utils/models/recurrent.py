@@ -168,6 +168,15 @@ def _init_uniform(module: nn.Module, hidden_size: int) -> None:
         nn.init.uniform_(p, -bound, bound)
 
 
+def _check_width(who: str, x: torch.Tensor, input_size: int) -> None:
+    """ValueError unless the last dimension of ``x`` is ``input_size``."""
+    if x.shape[-1] != input_size:
+        raise ValueError(
+            f"{who} expected an input of width input_size={input_size}, "
+            f"got {x.shape[-1]} (an input of shape {tuple(x.shape)})"
+        )
+
+
 def _check_shape(who: str, name: str, t: torch.Tensor, expected: tuple, meaning: str) -> None:
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{who} expected {name} to be a tensor, got {type(t).__name__}")
@@ -225,11 +234,7 @@ class _Cell(nn.Module):
                 f"{who} expects an input of shape (batch, input_size) or (input_size,), "
                 f"got a {x.ndim}-D tensor of shape {tuple(x.shape)}"
             )
-        if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"{who} expected an input of width input_size={self.input_size}, "
-                f"got {x.shape[-1]} (an input of shape {tuple(x.shape)})"
-            )
+        _check_width(who, x, self.input_size)
         unbatched = x.ndim == 1
         if unbatched:
             x = x[None]  # (I,) -> (1, I): a batch of one
@@ -455,11 +460,7 @@ class _Stack(nn.Module):
         """
         who = type(self).__name__
         x, swap = _time_first(who, x, self.batch_first)  # (T, B, I), or (T, I) unbatched
-        if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"{who} expected an input of width input_size={self.input_size}, "
-                f"got {x.shape[-1]} (an input of shape {tuple(x.shape)})"
-            )
+        _check_width(who, x, self.input_size)
         unbatched = x.ndim == 2
         if unbatched:
             x = x[:, None]  # (T, I) -> (T, 1, I): a batch of one

@@ -126,7 +126,8 @@ def read_tables(profile: Profile | None = None) -> tuple[pd.DataFrame, pd.DataFr
 def join_checked(left: pd.DataFrame, right: pd.DataFrame, on: str) -> pd.DataFrame:
     """``left`` joined to ``right`` on ``on`` (a left join, the notebook's ``join_df``);
     ValueError unless every row of ``left`` finds exactly one partner."""
-    _column(left, on), _column(right, on)
+    _column(left, on)  # KeyError naming the table's columns
+    _column(right, on)
     joined = left.merge(right, on=on, how="left", validate="many_to_one", indicator=True)
     unmatched = joined["_merge"] != "both"
     if unmatched.any():
