@@ -237,6 +237,25 @@ SECTION2_PAGES = {
 }
 
 
+# Section 4's moments taught so far (the rest come with their chapters).
+SECTION4_PAGES = {
+    ("gbceqO8PpBg", 5010): "book/section4/text-to-numbers",
+    ("gbceqO8PpBg", 5475): "book/section4/text-to-numbers",
+    ("gbceqO8PpBg", 5970): "book/section4/text-to-numbers",
+    ("gbceqO8PpBg", 6225): "book/section4/text-to-numbers",
+}
+MOMENT_PAGES = SECTION2_PAGES | SECTION4_PAGES
+
+
+def test_section4_pages_embed_moments_of_its_outline():
+    from course_book.outline import SECTIONS
+
+    (section4,) = [section for section in SECTIONS if section.number == 4]
+    outline = {(m.video_id, m.seconds) for topic in section4.topics for m in topic.moments}
+    assert set(SECTION4_PAGES) <= outline
+    assert set(SECTION4_PAGES.values()) <= set(toc_docnames())
+
+
 def test_section2_pages_cover_every_moment_of_the_outline():
     from course_book.outline import SECTIONS
 
@@ -246,10 +265,10 @@ def test_section2_pages_cover_every_moment_of_the_outline():
     assert set(SECTION2_PAGES.values()) <= set(toc_docnames())
 
 
-@pytest.mark.parametrize("moment", sorted(SECTION2_PAGES), ids=lambda m: f"{m[0]}-{m[1]}")
+@pytest.mark.parametrize("moment", sorted(MOMENT_PAGES), ids=lambda m: f"{m[0]}-{m[1]}")
 def test_each_lecture_moment_is_embedded_on_its_topics_page(site, moment):
     video_id, seconds = moment
-    soup = page(site, SECTION2_PAGES[moment])
+    soup = page(site, MOMENT_PAGES[moment])
     links = {
         (a["data-cu-video"], int(a["data-cu-start"]), a["href"])
         for a in soup.select("a.cu-video-moment")
@@ -276,6 +295,14 @@ def test_section3_chapters_are_notebooks_on_the_course_map():
     assert set(section3) <= set(notebook_docnames())
     index = (REPO / "book" / "index.md").read_text()
     assert all(f"{{doc}}`{name.removeprefix('book/')}`" in index for name in section3)
+
+
+def test_section4_chapters_are_notebooks_on_the_course_map():
+    section4 = [name for name in toc_docnames() if name.startswith("book/section4/")]
+    assert section4 == ["book/section4/text-to-numbers"]
+    assert set(section4) <= set(notebook_docnames())
+    index = (REPO / "book" / "index.md").read_text()
+    assert all(f"{{doc}}`{name.removeprefix('book/')}`" in index for name in section4)
 
 
 def test_exercise_solutions_are_executed_behind_a_toggle(site):

@@ -52,6 +52,7 @@ __all__ = [
     "CancelBatchException",
     "CancelEpochException",
     "CancelFitException",
+    "GradientClipping",
     "ParamScheduler",
     "ProgressPrinter",
     "Recorder",
@@ -334,3 +335,34 @@ def _set_hyper(group: dict[str, Any], name: str, value: float) -> None:
         group["momentum"] = value
     elif "betas" in group:
         group["betas"] = (value, *group["betas"][1:])
+
+
+class GradientClipping(Callback):
+    """Scales the gradients down, when needed, so that their global norm is at most ``max_norm``.
+
+    The global norm is that of all the model's gradients taken as one long vector. An RNN's
+    gradient can *explode*: a few steps where it is huge would throw the weights far away, and
+    clipping keeps the direction of such a step but limits its length. It runs after the
+    backward pass and before the optimiser's step (``after_backward``); gradients already
+    within ``max_norm`` are left alone. Lesson 4 set ``learner.clip=0.3`` for the language
+    model and ``m3.clip=25.`` for the classifier. With float16 loss scaling, the gradients are
+    unscaled first, so that ``max_norm`` applies to the true gradients. ``norm`` is the
+    (unclipped) norm of the last batch, a tensor.
+    """
+
+    order = 20
+
+    def __init__(self, max_norm: float):
+        if isinstance(max_norm, bool) or not (
+            isinstance(max_norm, (int, float)) and math.isfinite(max_norm) and max_norm > 0
+        ):
+            raise ValueError(f"max_norm must be a positive number, got {max_norm!r}")
+        self.max_norm = float(max_norm)
+        self.norm: torch.Tensor | None = None
+
+    def after_backward(self) -> None:
+        learn = self.learn
+        scaler = getattr(learn, "scaler", None)
+        if scaler is not None:
+            scaler.unscale_(learn.opt)  # float16: the true gradients (a no-op otherwise)
+        self.norm = torch.nn.utils.clip_grad_norm_(learn.model.parameters(), self.max_norm)

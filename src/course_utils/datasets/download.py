@@ -24,11 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pooch
+with warnings.catch_warnings():
+    # pooch imports tqdm.auto where tqdm is installed (spaCy brings it), and in a Jupyter
+    # kernel without ipywidgets tqdm warns that it cannot draw its widget, on every page that
+    # loads data. The book's downloads show no progress bar, so the warning says nothing.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import pooch
 
 __all__ = [
     "ALLOW_UNVERIFIED_ENV_VAR",
