@@ -243,6 +243,10 @@ SECTION4_PAGES = {
     ("gbceqO8PpBg", 5475): "book/section4/text-to-numbers",
     ("gbceqO8PpBg", 5970): "book/section4/text-to-numbers",
     ("gbceqO8PpBg", 6225): "book/section4/text-to-numbers",
+    ("sHcLkfRrgoQ", 4155): "book/section4/rnn-from-scratch",
+    ("sHcLkfRrgoQ", 5765): "book/section4/rnn-from-scratch",
+    ("sHcLkfRrgoQ", 6525): "book/section4/rnn-from-scratch",
+    ("H3g26EVADgY", 184): "book/section4/rnn-from-scratch",
 }
 MOMENT_PAGES = SECTION2_PAGES | SECTION4_PAGES
 
@@ -299,7 +303,7 @@ def test_section3_chapters_are_notebooks_on_the_course_map():
 
 def test_section4_chapters_are_notebooks_on_the_course_map():
     section4 = [name for name in toc_docnames() if name.startswith("book/section4/")]
-    assert section4 == ["book/section4/text-to-numbers"]
+    assert section4 == ["book/section4/text-to-numbers", "book/section4/rnn-from-scratch"]
     assert set(section4) <= set(notebook_docnames())
     index = (REPO / "book" / "index.md").read_text()
     assert all(f"{{doc}}`{name.removeprefix('book/')}`" in index for name in section4)

@@ -18,6 +18,9 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
   :mod:`~course_utils.viz.confusion` (the confusion matrix),
   :mod:`~course_utils.viz.grids` (image grids, e.g. the most confident mistakes),
   :mod:`~course_utils.viz.embeddings` (PCA of embeddings).
+* Section 4 (lessons 4 and 6): :mod:`~course_utils.viz.text` (what a vocabulary keeps; a
+  language model's batches over its stream), :mod:`~course_utils.viz.rnn` (an RNN unrolled
+  along a sentence, its hidden state under a slider).
 * :mod:`~course_utils.viz.detection` (bonus): images with detection boxes drawn over them.
 * :mod:`~course_utils.viz.cam` (lesson 7, bonus): class activation maps over their images.
 * :mod:`~course_utils.viz.images`: arrays as PNG/JPEG ``data:`` URIs for the figures.
@@ -57,6 +60,7 @@ from course_utils.viz.optimizers import (
     race_frames,
 )
 from course_utils.viz.race_figure import optimizer_race
+from course_utils.viz.rnn import UnrolledFrames, plot_unrolled_rnn, shown_char, unrolled_frames
 from course_utils.viz.schedules import plot_one_cycle, plot_schedule, plot_sgdr
 from course_utils.viz.sgd import SGDFrames, mse, sgd_data, sgd_explorer, sgd_frames, sgd_path
 from course_utils.viz.style import (
@@ -68,6 +72,7 @@ from course_utils.viz.style import (
     compact,
     style_figure,
 )
+from course_utils.viz.text import plot_lm_batches, plot_vocab_sizes
 
 __all__ = [
     "KERNELS",
@@ -83,6 +88,7 @@ __all__ = [
     "NonlinearFit",
     "RaceFrames",
     "SGDFrames",
+    "UnrolledFrames",
     "activations",
     "activations_figure",
     "cam_frames",
@@ -106,16 +112,21 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_embeddings_pca",
     "plot_image_grid",
+    "plot_lm_batches",
     "plot_losses",
     "plot_lr_find",
     "plot_one_cycle",
     "plot_schedule",
     "plot_sgdr",
+    "plot_unrolled_rnn",
+    "plot_vocab_sizes",
     "prepare_image",
     "race_frames",
     "sgd_data",
     "sgd_explorer",
     "sgd_frames",
     "sgd_path",
+    "shown_char",
     "style_figure",
+    "unrolled_frames",
 ]
