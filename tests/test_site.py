@@ -237,7 +237,7 @@ SECTION2_PAGES = {
 }
 
 
-# Section 4's moments taught so far (the rest come with their chapters).
+# Where each lecture moment of Section 4 is taught (collaborative filtering has none).
 SECTION4_PAGES = {
     ("gbceqO8PpBg", 5010): "book/section4/text-to-numbers",
     ("gbceqO8PpBg", 5475): "book/section4/text-to-numbers",
@@ -247,16 +247,18 @@ SECTION4_PAGES = {
     ("sHcLkfRrgoQ", 5765): "book/section4/rnn-from-scratch",
     ("sHcLkfRrgoQ", 6525): "book/section4/rnn-from-scratch",
     ("H3g26EVADgY", 184): "book/section4/rnn-from-scratch",
+    ("H3g26EVADgY", 3220): "book/section4/lstm",
 }
 MOMENT_PAGES = SECTION2_PAGES | SECTION4_PAGES
 
 
-def test_section4_pages_embed_moments_of_its_outline():
+def test_section4_pages_cover_every_moment_of_the_outline():
     from course_book.outline import SECTIONS
 
     (section4,) = [section for section in SECTIONS if section.number == 4]
     outline = {(m.video_id, m.seconds) for topic in section4.topics for m in topic.moments}
-    assert set(SECTION4_PAGES) <= outline
+    assert set(SECTION4_PAGES) == outline
+    assert len(outline) == 9
     assert set(SECTION4_PAGES.values()) <= set(toc_docnames())
 
 
@@ -303,7 +305,11 @@ def test_section3_chapters_are_notebooks_on_the_course_map():
 
 def test_section4_chapters_are_notebooks_on_the_course_map():
     section4 = [name for name in toc_docnames() if name.startswith("book/section4/")]
-    assert section4 == ["book/section4/text-to-numbers", "book/section4/rnn-from-scratch"]
+    assert section4 == [
+        "book/section4/text-to-numbers",
+        "book/section4/rnn-from-scratch",
+        "book/section4/lstm",
+    ]
     assert set(section4) <= set(notebook_docnames())
     index = (REPO / "book" / "index.md").read_text()
     assert all(f"{{doc}}`{name.removeprefix('book/')}`" in index for name in section4)

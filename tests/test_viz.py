@@ -34,11 +34,13 @@ from course_utils.viz import (
     plot_confusion_matrix,
     plot_embeddings_pca,
     plot_image_grid,
+    plot_lm_batches,
     plot_losses,
     plot_lr_find,
     plot_one_cycle,
     plot_schedule,
     plot_sgdr,
+    plot_vocab_sizes,
     prepare_image,
     sgd_explorer,
     sgd_path,
@@ -116,6 +118,8 @@ BUILDERS = {
     "confusion": lambda: plot_confusion_matrix(np.array([[5, 1], [2, 7]]), ["cat", "dog"]),
     "images": lambda: plot_image_grid(photos(), ["a", "b", "c", "d"]),
     "pca": lambda: plot_embeddings_pca(np.random.default_rng(4).normal(size=(50, 6)), ["x"] * 50),
+    "vocab sizes": lambda: plot_vocab_sizes([1, 3, 10], [900, 400, 100], [0.01, 0.05, 0.2]),
+    "lm batches": lambda: plot_lm_batches([list("abcdefgh"), list("ijklmnop")], [(0, 3), (3, 4)]),
 }
 _built: dict[str, go.Figure] = {}
 # Axes left untitled on purpose: the conv explorer's 3x3 table (its cells say what they

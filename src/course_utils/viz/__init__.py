@@ -20,7 +20,8 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
   :mod:`~course_utils.viz.embeddings` (PCA of embeddings).
 * Section 4 (lessons 4 and 6): :mod:`~course_utils.viz.text` (what a vocabulary keeps; a
   language model's batches over its stream), :mod:`~course_utils.viz.rnn` (an RNN unrolled
-  along a sentence, its hidden state under a slider).
+  along a sentence, its hidden state under a slider), :mod:`~course_utils.viz.gates` (lesson 7:
+  gradients shrinking over time steps; an LSTM's gates over a text).
 * :mod:`~course_utils.viz.detection` (bonus): images with detection boxes drawn over them.
 * :mod:`~course_utils.viz.cam` (lesson 7, bonus): class activation maps over their images.
 * :mod:`~course_utils.viz.images`: arrays as PNG/JPEG ``data:`` URIs for the figures.
@@ -41,6 +42,14 @@ from course_utils.viz.conv import (
 from course_utils.viz.conv_figure import conv_explorer
 from course_utils.viz.detection import BoxLayer, plot_boxes
 from course_utils.viz.embeddings import pca_2d, plot_embeddings_pca
+from course_utils.viz.gates import (
+    GateFrames,
+    GradientDecay,
+    gate_frames,
+    gradient_decay,
+    plot_gates,
+    plot_gradient_decay,
+)
 from course_utils.viz.grids import example_titles, plot_image_grid
 from course_utils.viz.losses import plot_losses
 from course_utils.viz.lr_find import plot_lr_find
@@ -85,6 +94,8 @@ __all__ = [
     "CAMFrames",
     "ConvFrames",
     "FigureTooLargeError",
+    "GateFrames",
+    "GradientDecay",
     "NonlinearFit",
     "RaceFrames",
     "SGDFrames",
@@ -101,6 +112,8 @@ __all__ = [
     "example_titles",
     "first_layer_kernels",
     "fit_nonlinear",
+    "gate_frames",
+    "gradient_decay",
     "mse",
     "nonlinear_data",
     "nonlinear_fit",
@@ -111,6 +124,8 @@ __all__ = [
     "plot_cam",
     "plot_confusion_matrix",
     "plot_embeddings_pca",
+    "plot_gates",
+    "plot_gradient_decay",
     "plot_image_grid",
     "plot_lm_batches",
     "plot_losses",

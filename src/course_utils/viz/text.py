@@ -130,5 +130,5 @@ def plot_lm_batches(
         margin=dict(l=60, r=20, t=60, b=40),
     )
     fig.update_yaxes(autorange="reversed", title_text="position in the row", dtick=5)
-    fig.update_xaxes(side="top")
+    fig.update_xaxes(side="top", title_text="row of the stream (one row of every batch)")
     return finish_figure(fig)
