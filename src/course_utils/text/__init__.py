@@ -12,6 +12,7 @@
   dropouts, the encoder, the tied decoder, and the classifier with concat pooling.
 * :mod:`~course_utils.text.learner`: the language model's and the classifier's learners.
 * :mod:`~course_utils.text.generate`: text sampled from a language model, with a temperature.
+* :mod:`~course_utils.text.transfer`: a pretrained language model moved to another vocabulary.
 
 Chapters import from here, for example ``from course_utils.text import Tokenizer, Vocab``.
 """
@@ -72,6 +73,7 @@ from course_utils.text.tokenizer import (
     format_texts,
     read_text_file,
 )
+from course_utils.text.transfer import VocabTransfer, remap_vocab
 from course_utils.text.vocab import Vocab
 
 __all__ = [
@@ -102,6 +104,7 @@ __all__ = [
     "TextLearner",
     "Tokenizer",
     "Vocab",
+    "VocabTransfer",
     "WeightDropout",
     "batchify",
     "classifier_loaders",
@@ -121,6 +124,7 @@ __all__ = [
     "read_sentiment_folders",
     "read_text_file",
     "read_unlabelled",
+    "remap_vocab",
     "text_classifier",
     "text_classifier_learner",
 ]

@@ -126,8 +126,8 @@ def plot_lm_batches(
     style_figure(
         fig,
         f"A stream in {n_rows} rows, read in {len(windows)} windows",
-        height=max(360, 24 * shown + 120),
-        margin=dict(l=60, r=20, t=60, b=40),
+        height=max(380, 24 * shown + 150),
+        margin=dict(l=60, r=20, t=110, b=30),  # the axis title above the grid, clear of the title
     )
     fig.update_yaxes(autorange="reversed", title_text="position in the row", dtick=5)
     fig.update_xaxes(side="top", title_text="row of the stream (one row of every batch)")
