@@ -40,6 +40,7 @@ from course_utils.callbacks import (
     ProgressPrinter,
     Recorder,
 )
+from course_utils.checks import positive_int
 from course_utils.device import DevicePlan, plan_device, to_device
 from course_utils.models.layers import BatchNorm2d as ScratchBatchNorm2d
 from course_utils.profile import current_profile
@@ -85,12 +86,6 @@ def lrs_for_groups(lr, n_groups: int, has_groups: bool = True) -> list[float]:
     if not all(math.isfinite(x) and x > 0 for x in lrs):
         raise ValueError(f"learning rates must be positive and finite, got {lrs}")
     return lrs
-
-
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 class Learner:
@@ -273,8 +268,8 @@ class Learner:
         ``lr`` (lesson 2). ``lr``: a float, a ``slice`` or one rate per layer group."""
         lrs = lrs_for_groups(lr, len(self.layer_groups), self.has_groups)
         if cycle_len is None:
-            return self._fit(_check_count("epochs", epochs), lrs, wd, cbs)
-        n_epochs = sum(sgdr_epochs(_check_count("n_cycles", epochs), cycle_len, cycle_mult))
+            return self._fit(positive_int("epochs", epochs), lrs, wd, cbs)
+        n_epochs = sum(sgdr_epochs(positive_int("n_cycles", epochs), cycle_len, cycle_mult))
         sched = ParamScheduler({"lr": sgdr_lr(np.array(lrs), epochs, cycle_len, cycle_mult)})
         self._fit(n_epochs, lrs, wd, [sched, *cbs])
 
@@ -296,7 +291,7 @@ class Learner:
         if moms is not None:
             scheds["mom"] = one_cycle_mom(moms, pct_start)
         self._fit(
-            _check_count("epochs", epochs),
+            positive_int("epochs", epochs),
             [float(x) for x in lrs / div],
             wd,
             [ParamScheduler(scheds), *cbs],
@@ -464,7 +459,7 @@ class Learner:
         """Test-time augmentation: predictions averaged over the plain inputs and ``n``
         augmented views, ``(probs, targets)``. ``transform(xb) -> xb`` makes a view;
         the default flips each image (B, C, H, W) left-right with probability 1/2."""
-        _check_count("n", n)
+        positive_int("n", n)
         if transform is None:
             transform = partial(random_hflip, generator=torch.Generator().manual_seed(seed))
         preds, targets = self.get_preds(dl)

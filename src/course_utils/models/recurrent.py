@@ -45,13 +45,14 @@ hidden size, ``L`` the number of layers.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from course_utils.checks import positive_int
 
 __all__ = [
     "GRU",
@@ -155,12 +156,6 @@ def _activation(nonlinearity: str) -> Callable[[torch.Tensor], torch.Tensor]:
     return _ACTIVATIONS[nonlinearity]
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _init_uniform(module: nn.Module, hidden_size: int) -> None:
     """PyTorch's initialisation of recurrent layers: every parameter U(-1/sqrt(H), 1/sqrt(H))."""
     bound = 1.0 / math.sqrt(hidden_size)
@@ -201,8 +196,8 @@ class _Cell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
         super().__init__()
-        self.input_size = _positive_int("input_size", input_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
+        self.input_size = positive_int("input_size", input_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
         self.bias = bias
         rows = self.gates * self.hidden_size
         self.weight_ih = nn.Parameter(torch.empty(rows, self.input_size))  # (gates*H, I)
@@ -428,9 +423,9 @@ class _Stack(nn.Module):
         batch_first: bool = False,
     ):
         super().__init__()
-        self.input_size = _positive_int("input_size", input_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
-        self.num_layers = _positive_int("num_layers", num_layers)
+        self.input_size = positive_int("input_size", input_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.num_layers = positive_int("num_layers", num_layers)
         self.bias, self.batch_first = bias, batch_first
         rows = self.gates * self.hidden_size
         for k in range(self.num_layers):

@@ -16,21 +16,15 @@ Both have ``layer_groups()`` (body, head) for :class:`course_utils.learner.Learn
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
+from course_utils.checks import positive_int
 from course_utils.models.layers import BatchNorm2d
 
 __all__ = ["MLP", "SimpleCNN"]
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _positive_ints(name: str, values, allow_empty: bool) -> list[int]:
@@ -38,7 +32,7 @@ def _positive_ints(name: str, values, allow_empty: bool) -> list[int]:
         raise TypeError(f"{name} must be a sequence of positive ints, got {values!r}")
     if not values and not allow_empty:
         raise ValueError(f"{name} needs at least one entry, got {values!r}")
-    return [_positive_int(f"{name}[{i}]", v) for i, v in enumerate(values)]
+    return [positive_int(f"{name}[{i}]", v) for i, v in enumerate(values)]
 
 
 class MLP(nn.Module):
@@ -50,9 +44,9 @@ class MLP(nn.Module):
 
     def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, dropout: float = 0.0):
         super().__init__()
-        self.n_in = _positive_int("n_in", n_in)
+        self.n_in = positive_int("n_in", n_in)
         hidden = _positive_ints("hidden", hidden, allow_empty=True)
-        n_out = _positive_int("n_out", n_out)
+        n_out = positive_int("n_out", n_out)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         layers: list[nn.Module] = [nn.Flatten()]  # (B, ...) -> (B, n_in)
@@ -105,9 +99,9 @@ class SimpleCNN(nn.Module):
         norm_layer: Callable[[int], nn.Module] | None = None,
     ):
         super().__init__()
-        self.n_in_channels = _positive_int("n_in_channels", n_in_channels)
+        self.n_in_channels = positive_int("n_in_channels", n_in_channels)
         channels = _positive_ints("channels", channels, allow_empty=False)
-        n_out = _positive_int("n_out", n_out)
+        n_out = positive_int("n_out", n_out)
         norm_layer = BatchNorm2d if norm_layer is None else norm_layer
         blocks: list[nn.Module] = []
         sizes = [self.n_in_channels, *channels]

@@ -55,7 +55,6 @@ itself: ``F.cross_entropy(pred.flatten(0, 1), y.flatten())``.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator, Sequence
 from functools import partial
 from itertools import pairwise
@@ -64,6 +63,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from course_utils.checks import positive_int
 from course_utils.data import DataLoaders
 
 __all__ = [
@@ -83,12 +83,6 @@ MIN_WINDOW = 5  # the shortest window drawn (the last of a pass may be shorter)
 SORTISH_CHUNK = 50  # SortishSampler sorts chunks of this many batches
 
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _token_ids(ids, what: str) -> torch.Tensor:
     """``ids`` (a list, array or tensor of ints) as a 1-D int64 tensor on the CPU."""
     array = ids.detach().cpu().numpy() if isinstance(ids, torch.Tensor) else np.asarray(ids)
@@ -106,7 +100,7 @@ def batchify(ids, batch_size: int) -> torch.Tensor:
     Returns a (batch_size, n) int64 tensor.
     """
     stream = _token_ids(ids, "ids")  # (N,)
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     n = len(stream) // batch_size
     return stream[: n * batch_size].reshape(batch_size, n).clone()  # (B, n)
 
@@ -137,8 +131,8 @@ class LanguageModelLoader:
     def __init__(
         self, ids, batch_size: int, bptt: int, *, variable: bool = True, seed: int | None = None
     ):
-        self.batch_size = _positive_int("batch_size", batch_size)
-        self.bptt = _positive_int("bptt", bptt)
+        self.batch_size = positive_int("batch_size", batch_size)
+        self.bptt = positive_int("bptt", bptt)
         stream = _token_ids(ids, "ids")  # (N,)
         minimum = self.batch_size * (self.bptt + 1)
         if len(stream) < minimum:
@@ -285,7 +279,7 @@ class SortishSampler(Sampler[int]):
 
     def __init__(self, lengths, batch_size: int, seed: int | None = None):
         self.lengths = _lengths(lengths)
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = positive_int("batch_size", batch_size)
         self._rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -349,9 +343,9 @@ def classifier_loaders(
     :func:`pad_collate`. ``valid_batch_size`` defaults to ``batch_size`` (2018's lesson 10
     trained with ``bs//2`` and validated with ``bs``). ``classes`` names the classes.
     """
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     valid_bs = batch_size if valid_batch_size is None else valid_batch_size
-    valid_bs = _positive_int("valid_batch_size", valid_bs)
+    valid_bs = positive_int("valid_batch_size", valid_bs)
     datasets = []
     for name, ids, labels in (
         ("train", train_ids, train_labels),

@@ -72,6 +72,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from course_utils.checks import positive_int
+
 __all__ = [
     "AWDLSTMEncoder",
     "EmbeddingDropout",
@@ -97,12 +99,6 @@ def _check_p(name: str, p) -> float:
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
         raise ValueError(f"{name} must be a probability in [0, 1), got {p!r}")
     return float(p)
-
-
-def _check_count(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _check_ids(who: str, x: torch.Tensor) -> None:
@@ -261,10 +257,10 @@ class AWDLSTMEncoder(nn.Module):
         dropout_weight: float = 0.5,
     ):
         super().__init__()
-        self.vocab_size = _check_count("vocab_size", vocab_size)
-        self.emb_size = _check_count("emb_size", emb_size)
-        self.hidden_size = _check_count("hidden_size", hidden_size)
-        self.n_layers = _check_count("n_layers", n_layers)
+        self.vocab_size = positive_int("vocab_size", vocab_size)
+        self.emb_size = positive_int("emb_size", emb_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.n_layers = positive_int("n_layers", n_layers)
         if pad_idx is not None and not (isinstance(pad_idx, int) and 0 <= pad_idx < vocab_size):
             raise ValueError(
                 f"pad_idx must be a token id in [0, {vocab_size}) or None, got {pad_idx!r}"
@@ -441,7 +437,7 @@ class MultiBatchEncoder(AWDLSTMEncoder):
             raise ValueError(
                 "MultiBatchEncoder needs a pad_idx: the id its batches are padded with"
             )
-        self.bptt, self.max_len = _check_count("bptt", bptt), _check_count("max_len", max_len)
+        self.bptt, self.max_len = positive_int("bptt", bptt), positive_int("max_len", max_len)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         _check_ids(type(self).__name__, x)
@@ -516,7 +512,7 @@ class PoolingLinearClassifier(nn.Module):
 
     def __init__(self, layers: Sequence[int], dropouts: Sequence[float]):
         super().__init__()
-        layers = [_check_count("layer size", n) for n in layers]
+        layers = [positive_int("layer size", n) for n in layers]
         if len(layers) < 2 or len(dropouts) != len(layers) - 1:
             raise ValueError(
                 f"need at least 2 layer sizes and one dropout per block (len(layers) - 1), "
@@ -601,7 +597,7 @@ def text_classifier(
         dropout_hidden=dropout_hidden, dropout_embedding=dropout_embedding,
         dropout_weight=dropout_weight,
     )  # fmt: skip
-    layers = [3 * emb_size, *head_sizes, _check_count("n_classes", n_classes)]
+    layers = [3 * emb_size, *head_sizes, positive_int("n_classes", n_classes)]
     return TextClassifier(encoder, PoolingLinearClassifier(layers, head_dropouts))
 
 

@@ -28,6 +28,7 @@ from course_utils.viz.style import (
     compact,
     control_label,
     finish_figure,
+    float_array,
     style_figure,
     visibility_buttons,
 )
@@ -40,11 +41,6 @@ __all__ = [
     "plot_gates",
     "plot_gradient_decay",
 ]
-
-
-def _numpy(a) -> np.ndarray:
-    a = a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
-    return a.astype(np.float64)
 
 
 # ----- How far back the gradient reaches -------------------------------------------------------
@@ -71,7 +67,7 @@ def gradient_decay(norms: Mapping[str, object]) -> GradientDecay:
     """
     if not norms:
         raise ValueError("norms is empty: give at least one model's gradient norms")
-    arrays = {name: _numpy(a) for name, a in norms.items()}
+    arrays = {name: float_array(a) for name, a in norms.items()}
     steps = None
     for name, a in arrays.items():
         if a.ndim != 2 or a.shape[1] < 2:
@@ -199,7 +195,7 @@ def gate_frames(
     steps = len(chars)
     if steps < 1:
         raise ValueError("chars is empty: the text needs at least one character")
-    arrays = {name: _numpy(a) for name, a in values.items()}
+    arrays = {name: float_array(a) for name, a in values.items()}
     hidden = None
     for name, a in arrays.items():
         if a.ndim != 2 or a.shape[0] != steps:

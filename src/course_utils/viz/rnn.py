@@ -27,6 +27,7 @@ from course_utils.viz.style import (
     PALETTE,
     compact,
     finish_figure,
+    float_array,
     frame_slider,
     play_pause_buttons,
     slider_margin,
@@ -56,11 +57,6 @@ class UnrolledFrames(NamedTuple):
     next_probs: np.ndarray  # (T,) the probability the model gave it
 
 
-def _numpy(a) -> np.ndarray:
-    a = a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
-    return a.astype(np.float64)
-
-
 def unrolled_frames(
     chars: str,
     states,
@@ -80,7 +76,7 @@ def unrolled_frames(
     values vary most (standard deviation along the sentence) and the ``top_k`` most likely
     next characters (at most H units and V characters).
     """
-    states, probs = _numpy(states), _numpy(probs)
+    states, probs = float_array(states), float_array(probs)
     steps = len(chars)
     if states.ndim != 2 or states.shape[0] != steps:
         raise ValueError(f"states must be (T, H) with T = {steps} characters, got {states.shape}")

@@ -33,6 +33,7 @@ __all__ = [
     "compact",
     "control_label",
     "finish_figure",
+    "float_array",
     "frame_slider",
     "legend_below",
     "option_masks",
@@ -141,6 +142,12 @@ def finish_figure(fig: go.Figure) -> go.Figure:
         raise AssertionError(f"trace types outside plotly.js's cartesian bundle: {other}")
     check_figure_size(fig)
     return fig
+
+
+def float_array(values) -> np.ndarray:
+    """``values`` (a tensor, on any device, or anything NumPy reads) as a float64 array."""
+    values = values.detach().cpu().numpy() if hasattr(values, "detach") else np.asarray(values)
+    return values.astype(np.float64)
 
 
 def compact(values, decimals: int = 4, *, significant: int | None = None):
