@@ -18,11 +18,12 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchvision.models import Weights
 
 from course_utils.data import DataLoaders
-from course_utils.datasets.download import InsecureURLError
+from course_utils.datasets.download import DownloadInterruptedError, InsecureURLError
 from course_utils.models.pretrained import (
     ARCHITECTURES,
     AdaptiveConcatPool2d,
     ConvNet,
+    WeightsFileError,
     create_body,
     create_cnn,
     create_head,
@@ -98,7 +99,7 @@ def test_wrong_hash_prefix_leaves_no_file(server, torch_home):
     url, fname = serve_weights(server, reference_resnet18().state_dict())
     bad = url.replace(fname, "resnet18-00000000.pth")
     server.files["/models/resnet18-00000000.pth"] = server.files[f"/models/{fname}"]
-    with pytest.raises(RuntimeError, match="invalid hash value"):
+    with pytest.raises(WeightsFileError, match="does not start with the 00000000 its name"):
         download_weights(bad)
     assert not torch_home.exists() or list(torch_home.iterdir()) == []
 
@@ -106,8 +107,9 @@ def test_wrong_hash_prefix_leaves_no_file(server, torch_home):
 def test_truncated_download_leaves_no_file(server, torch_home):
     url, fname = serve_weights(server, reference_resnet18().state_dict())
     server.truncated.add(f"/models/{fname}")
-    with pytest.raises(RuntimeError, match="invalid hash value"):  # the cut file fails the check
-        download_weights(url)
+    with pytest.raises(DownloadInterruptedError, match="cut off.*run again to retry") as info:
+        download_weights(url)  # the cut is reported as such, before any hash is compared
+    assert url in str(info.value)
     assert not torch_home.exists() or list(torch_home.iterdir()) == []
 
 

@@ -4,6 +4,7 @@ depend on, written atomically, loaded by conv_learner, and never shown a target 
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -136,3 +137,32 @@ def test_two_asking_at_once_train_the_body_once(data_folder, monkeypatch):
         paths = list(pool.map(lambda _: quick_body_file("resnet18", WIDTH, recipe), range(2)))
     assert paths[0] == paths[1] and paths[0].is_file()
     assert len(calls) == 1  # the second waited for the lock, then found the file
+
+
+def test_an_altered_body_file_is_not_loaded(data_folder):
+    from course_utils.datasets.leftovers import STALE_AFTER_S
+    from course_utils.models.pretrained import WeightsFileError
+
+    recipe = replace(TINY, seed=13)  # a key no other test wrote
+    folder = data_folder / "pretrained"
+    folder.mkdir(parents=True, exist_ok=True)
+    killed = folder / ".resnet18-digits04-0123456789abcdef.pt.partial-abcdefgh"
+    killed.write_bytes(b"half a file that a killed training left")
+    then = time.time() - 2 * STALE_AFTER_S
+    os.utime(killed, (then, then))
+    path = quick_body_file("resnet18", WIDTH, recipe)
+    assert not killed.exists()  # swept when the training started
+    summary = path.with_suffix(".json")
+    assert len(json.loads(summary.read_text())["sha256"]) == 64
+    assert quick_body_file("resnet18", WIDTH, recipe) == path  # intact: reused
+    altered = bytearray(path.read_bytes())
+    altered[-200] ^= 0xFF
+    path.write_bytes(bytes(altered))
+    with pytest.raises(WeightsFileError) as info:
+        quick_body_file("resnet18", WIDTH, recipe)
+    message = str(info.value)
+    assert f"quick-profile body {path} does not match the SHA-256 recorded in {summary}" in message
+    assert f"rm {path} {summary}" in message
+    path.unlink()
+    summary.unlink()
+    assert quick_body_file("resnet18", WIDTH, recipe) == path  # trained anew

@@ -80,8 +80,12 @@ def test_every_entry_is_complete_and_consistent(name):
         assert not entry.full and "KAGGLE_USERNAME" in entry.manual and "{root}" in entry.manual
     else:
         assert entry.full and callable(entry.prepare)
+    assert isinstance(entry.max_extracted, int) and 2**20 < entry.max_extracted <= 4 * 2**30
     for remote in entry.full:
         assert remote.url.startswith("https://"), remote.url
+        assert remote.verification  # what is checked, in words
+        if remote.sha256 is not None:
+            assert remote.known_hash is None and re.fullmatch("[0-9a-f]{64}", remote.sha256)
         if remote.head_check is not None:
             assert remote.known_hash is None and remote.head_check.size > 2**20
             assert re.fullmatch("[0-9a-f]{32}", remote.head_check.md5_first_mib)
@@ -94,7 +98,9 @@ def test_every_entry_is_complete_and_consistent(name):
 def test_entries_without_a_whole_file_checksum_are_the_known_ones():
     def unverified(entry, head_check_counts: bool) -> bool:
         return any(
-            r.known_hash is None and (r.head_check is None or not head_check_counts)
+            r.known_hash is None
+            and r.sha256 is None
+            and (r.head_check is None or not head_check_counts)
             for r in entry.full
         )
 

@@ -11,7 +11,11 @@ a check that silently stopped checking would fail here too:
   with its version in a comment, read-only default permissions and writes only
   where a job needs them, a timeout on every job, a concurrency group on every
   workflow, no credentials left in a checkout, no expression pasted into a
-  shell script, and the GPU runner reachable only by code already on main.
+  shell script, and the GPU runner reachable only by code already on main:
+  no job but publish.yml's build may run anywhere but on a GitHub-hosted
+  runner, and that build's first step (the same lines as the runner's
+  job-started hook, tools/gpu-runner/job-started.sh) refuses, when run here
+  with crafted GITHUB_* variables, every run that is not publish.yml on main.
 """
 
 from __future__ import annotations
@@ -35,6 +39,13 @@ ACTIONLINT_DIR = REPO / "tools" / "actionlint"
 REPO_SLUG = "ai-saturdays/dl-part1-executable"
 REPO_URL = f"https://github.com/{REPO_SLUG}"
 GPU_LABEL = "gpu"
+# The one job that may run on a self-hosted runner (the GPU runner), and its guard.
+GPU_JOB = ("publish.yml", "build")
+GPU_HOOK = REPO / "tools" / "gpu-runner" / "job-started.sh"
+PUBLISH_WORKFLOW_REF = f"{REPO_SLUG}/.github/workflows/publish.yml@refs/heads/main"
+# GitHub's own runners, by label: ubuntu-latest, ubuntu-24.04, windows-2025, macos-15, ...
+GITHUB_HOSTED = re.compile(r"^(?:ubuntu|windows|macos)-[\w.-]+$")
+MATRIX_VALUE = re.compile(r"^\$\{\{\s*matrix\.([\w-]+)\s*\}\}$")
 
 # The jobs that may write, and what: nothing else gets a write permission.
 ALLOWED_WRITES = {
@@ -223,6 +234,49 @@ def rule_self_hosted_runner_only_for_trusted_code(
     return problems
 
 
+def runner_choices(job: dict) -> list[str]:
+    """Every runner a job may get: runs-on's labels (in any of its forms) and its group,
+    with a `${{ matrix.x }}` replaced by each value the matrix gives x."""
+    runs_on = job.get("runs-on", [])
+    if isinstance(runs_on, dict):  # {group: ..., labels: ...}
+        found = [f"group {runs_on['group']}"] if "group" in runs_on else []
+        labels = runs_on.get("labels", [])
+        runs_on = found + ([labels] if isinstance(labels, str) else list(labels))
+    choices = []
+    for label in [runs_on] if isinstance(runs_on, str) else runs_on:
+        match = MATRIX_VALUE.match(str(label).strip())
+        if not match:
+            choices.append(str(label))
+            continue
+        matrix = (job.get("strategy") or {}).get("matrix") or {}
+        if not isinstance(matrix, dict):
+            choices.append(str(label))  # a matrix from an expression: cannot be followed
+            continue
+        rows = [matrix] + list(matrix.get("include") or [])
+        values = [row[match[1]] for row in rows if match[1] in row]
+        if not values:
+            choices.append(str(label))  # nothing to substitute: keep the expression
+        for value in values:
+            choices += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return choices
+
+
+def rule_gpu_runner_only_for_the_publishing_build(
+    name: str, workflow: dict, text: str
+) -> list[str]:
+    """No job but publish.yml's build runs anywhere but on a GitHub-hosted runner.
+
+    An allow-list, not a search for `self-hosted` or the GPU label: a runner group, an
+    expression or a matrix value can also send a job to the GPU runner."""
+    return [
+        f"{name}: job {job_id} may run on {choice!r}, not on a GitHub-hosted runner"
+        for job_id, job in jobs(workflow).items()
+        if (name, job_id) != GPU_JOB
+        for choice in runner_choices(job)
+        if not GITHUB_HOSTED.match(choice)
+    ]
+
+
 RULES: list[Callable[[str, dict, str], list[str]]] = [
     rule_actions_pinned,
     rule_default_permissions_read_only,
@@ -233,6 +287,7 @@ RULES: list[Callable[[str, dict, str], list[str]]] = [
     rule_checkout_without_credentials,
     rule_no_expressions_in_scripts,
     rule_self_hosted_runner_only_for_trusted_code,
+    rule_gpu_runner_only_for_the_publishing_build,
 ]
 
 
@@ -272,6 +327,183 @@ def test_the_gpu_label_is_written_once_and_declared_for_actionlint():
     assert uses == [("publish.yml", "build")]
     config = yaml.safe_load((GITHUB / "actionlint.yaml").read_text(encoding="utf-8"))
     assert GPU_LABEL in config["self-hosted-runner"]["labels"]
+
+
+# Ways a job could name the GPU runner: each must be caught by the allow-list.
+RUNS_ON_TO_THE_GPU = {
+    "label": {"runs-on": "self-hosted"},
+    "labels": {"runs-on": ["self-hosted", GPU_LABEL]},
+    "gpu label alone": {"runs-on": GPU_LABEL},
+    "runner group": {"runs-on": {"group": "gpu-runners"}},
+    "group labels": {"runs-on": {"labels": ["self-hosted", GPU_LABEL]}},
+    "matrix": {
+        "runs-on": "${{ matrix.runner }}",
+        "strategy": {"matrix": {"runner": ["ubuntu-latest", ["self-hosted", GPU_LABEL]]}},
+    },
+    "matrix include": {
+        "runs-on": "${{ matrix.os }}",
+        "strategy": {"matrix": {"os": ["ubuntu-latest"], "include": [{"os": "self-hosted"}]}},
+    },
+    "matrix from JSON": {
+        "runs-on": "${{ matrix.os }}",
+        "strategy": {"matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
+    },
+    "expression": {"runs-on": """${{ fromJSON('["self-hosted", "gpu"]') }}"""},
+    "variable": {"runs-on": "${{ vars.RUNNER }}"},
+}
+RUNS_ON_GITHUB_HOSTED = {
+    "label": {"runs-on": "ubuntu-latest"},
+    "labels": {"runs-on": ["ubuntu-24.04"]},
+    "matrix": {
+        "runs-on": "${{ matrix.os }}",
+        "strategy": {
+            "matrix": {"os": ["ubuntu-latest", "macos-15"], "include": [{"os": "windows-2025"}]}
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("job", RUNS_ON_TO_THE_GPU.values(), ids=RUNS_ON_TO_THE_GPU.keys())
+def test_no_form_of_runs_on_reaches_the_gpu_runner_from_another_workflow(job):
+    workflow = {"on": "pull_request", "jobs": {"test": {**job, "steps": [{"run": "true"}]}}}
+    assert rule_gpu_runner_only_for_the_publishing_build("ci.yml", workflow, "")
+    # Nor from another job of publish.yml.
+    assert rule_gpu_runner_only_for_the_publishing_build("publish.yml", workflow, "")
+
+
+@pytest.mark.parametrize("job", RUNS_ON_GITHUB_HOSTED.values(), ids=RUNS_ON_GITHUB_HOSTED.keys())
+def test_github_hosted_runners_pass_the_runner_rule(job):
+    workflow = {"on": "pull_request", "jobs": {"test": {**job, "steps": [{"run": "true"}]}}}
+    assert rule_gpu_runner_only_for_the_publishing_build("ci.yml", workflow, "") == []
+
+
+# ---------------------------------------------------------------------------
+# The guard of the GPU runner: publish.yml's first build step and the runner's hook
+
+
+def publish_workflow() -> dict:
+    return yaml.safe_load((GITHUB / "workflows" / "publish.yml").read_text(encoding="utf-8"))
+
+
+def hook_body() -> str:
+    """The hook's lines below its header of comments (and shebang)."""
+    lines = GPU_HOOK.read_text(encoding="utf-8").splitlines(keepends=True)
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    return "".join(lines)
+
+
+def test_the_publishing_build_starts_with_the_guard():
+    workflow = publish_workflow()
+    first = jobs(workflow)[GPU_JOB[1]]["steps"][0]
+    assert "uses" not in first and "env" not in first, first
+    script = first["run"]
+    # The same lines as the hook on the runner's machine, so the two cannot drift apart.
+    assert script == hook_body()
+    assert GPU_HOOK.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash\n")
+    assert os.access(GPU_HOOK, os.X_OK)
+    # Each condition, against the exact expected value.
+    assert f'repository="{REPO_SLUG}"' in script
+    assert '[ "${GITHUB_REPOSITORY-}" = "$repository" ]' in script
+    assert '[ "${GITHUB_REF-}" = "refs/heads/main" ]' in script
+    assert 'workflow="$repository/.github/workflows/publish.yml@refs/heads/main"' in script
+    assert '[ "${GITHUB_WORKFLOW_REF-}" = "$workflow" ]' in script
+    events = re.search(r'case "\$\{GITHUB_EVENT_NAME-\}" in\n\s*(.*)\) ;;', script)
+    assert events and set(events[1].split(" | ")) == triggers(workflow) == TRUSTED_TRIGGERS
+    # The runner's default variables cannot be overridden by `env:`; nor does this file try.
+    for env in [workflow.get("env"), *(job.get("env") for job in jobs(workflow).values())]:
+        assert not [key for key in env or {} if key.startswith("GITHUB_")]
+    for _, _, step in steps(workflow):
+        assert not [key for key in step.get("env") or {} if key.startswith("GITHUB_")]
+
+
+# What the runner sets for a push to main of this repository.
+PUBLISHING_RUN = {
+    "GITHUB_REPOSITORY": REPO_SLUG,
+    "GITHUB_REF": "refs/heads/main",
+    "GITHUB_WORKFLOW_REF": PUBLISH_WORKFLOW_REF,
+    "GITHUB_EVENT_NAME": "push",
+}
+# Runs the guard refuses: what changes from PUBLISHING_RUN, and the reason it gives.
+REFUSED_RUNS = {
+    "fork's pull request editing ci.yml": (
+        {
+            "GITHUB_REF": "refs/pull/7/merge",
+            "GITHUB_WORKFLOW_REF": f"{REPO_SLUG}/.github/workflows/ci.yml@refs/pull/7/merge",
+            "GITHUB_EVENT_NAME": "pull_request",
+        },
+        "the ref is 'refs/pull/7/merge'",
+    ),
+    "fork's repository": ({"GITHUB_REPOSITORY": "someone/dl-part1-executable"}, "repository"),
+    "repository as a pattern": ({"GITHUB_REPOSITORY": "ai-saturdays/*"}, "repository"),
+    "another branch": ({"GITHUB_REF": "refs/heads/feature"}, "the ref is"),
+    "a tag": ({"GITHUB_REF": "refs/tags/v1.0"}, "the ref is"),
+    "main with a trailing space": ({"GITHUB_REF": "refs/heads/main "}, "the ref is"),
+    "ci.yml on main": (
+        {"GITHUB_WORKFLOW_REF": f"{REPO_SLUG}/.github/workflows/ci.yml@refs/heads/main"},
+        "the workflow is",
+    ),
+    "publish.yml from a branch": (
+        {"GITHUB_WORKFLOW_REF": f"{REPO_SLUG}/.github/workflows/publish.yml@refs/heads/x"},
+        "the workflow is",
+    ),
+    "publish.yml of another repository": (
+        {"GITHUB_WORKFLOW_REF": "someone/x/.github/workflows/publish.yml@refs/heads/main"},
+        "the workflow is",
+    ),
+    "pull_request": ({"GITHUB_EVENT_NAME": "pull_request"}, "the event is 'pull_request'"),
+    "pull_request_target": ({"GITHUB_EVENT_NAME": "pull_request_target"}, "the event is"),
+    "workflow_run": ({"GITHUB_EVENT_NAME": "workflow_run"}, "the event is"),
+    **{
+        f"no {name}": ({name: None}, "''")
+        for name in ("GITHUB_REPOSITORY", "GITHUB_REF", "GITHUB_WORKFLOW_REF", "GITHUB_EVENT_NAME")
+    },
+}
+
+
+def run_guard(where: str, variables: dict[str, str | None]) -> subprocess.CompletedProcess:
+    """Run the guard as the runner would, with only these GITHUB_* variables set."""
+    env = {"PATH": os.environ["PATH"]}
+    env.update({key: value for key, value in variables.items() if value is not None})
+    if where == "runner hook":  # the runner runs a hook as `bash -e FILE`
+        command = ["bash", "-e", str(GPU_HOOK)]
+    else:  # a step with `shell: bash`
+        script = jobs(publish_workflow())[GPU_JOB[1]]["steps"][0]["run"]
+        command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+
+
+GUARDS = ["publish.yml step", "runner hook"]
+
+
+@pytest.mark.parametrize("where", GUARDS)
+@pytest.mark.parametrize("case", REFUSED_RUNS.values(), ids=REFUSED_RUNS.keys())
+def test_the_guard_refuses(where, case):
+    changes, reason = case
+    result = run_guard(where, {**PUBLISHING_RUN, **changes})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("::error::Refused on the GPU runner: "), result.stdout
+    assert reason in result.stdout
+
+
+@pytest.mark.parametrize("where", GUARDS)
+@pytest.mark.parametrize("event", sorted(TRUSTED_TRIGGERS))
+def test_the_guard_lets_a_publishing_run_through(where, event):
+    result = run_guard(where, {**PUBLISHING_RUN, "GITHUB_EVENT_NAME": event})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == f"A publishing run: {PUBLISH_WORKFLOW_REF} ({event})\n"
+
+
+def test_the_publishing_build_installs_the_lock_with_hashes():
+    scripts = [str(step.get("run", "")) for step in jobs(publish_workflow())["build"]["steps"]]
+    install = next(i for i, script in enumerate(scripts) if "requirements.lock" in script)
+    build = next(i for i, script in enumerate(scripts) if "make book" in script)
+    assert install < build  # `make book` then finds requirements.txt installed
+    command = " ".join(scripts[install].replace("\\\n", " ").split())
+    assert "pip install --require-hashes --no-deps --only-binary :all: -r requirements.lock" in (
+        command
+    )
+    assert "pip check" in scripts[install]  # the lock names every dependency
 
 
 def test_publish_workflow_shape():

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -94,10 +95,51 @@ def configure_execution(app: Sphinx, config: Config) -> None:
     if not base.is_absolute():
         base = Path(app.confdir) / base
     config.nb_execution_cache_path = str(base)
-    # Earlier versions kept one cache per hash of the whole library, in lib-* folders.
-    for stale in base.glob("lib-*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
+    remove_old_caches(base)
+
+
+# Earlier versions kept one jupyter-cache per hash of the whole library, in folders named
+# lib-<16 hex digits> beside the cache. This version makes no such folder, so the clean-up
+# only removes theirs. The folder that execute.cache names may be shared with the reader's
+# own files (a lib-photos/), so a folder counts as an old cache only by its exact shape.
+OLD_CACHE_NAME = re.compile(r"lib-[0-9a-f]{16}")
+OLD_CACHE_NEEDS = {"global.db", "__version__.txt"}  # what jupyter-cache writes on creation
+OLD_CACHE_MAY_HOLD = OLD_CACHE_NEEDS | {"executed", "global.db-journal"}
+
+
+def is_old_cache(folder: Path) -> bool:
+    """Whether ``folder`` is exactly a cache folder of an earlier version: its name, a real
+    folder (not a link), jupyter-cache's two files, and nothing jupyter-cache did not write."""
+    if not OLD_CACHE_NAME.fullmatch(folder.name) or folder.is_symlink() or not folder.is_dir():
+        return False
+    entries = {entry.name: entry for entry in folder.iterdir()}
+    return (
+        OLD_CACHE_NEEDS <= entries.keys() <= OLD_CACHE_MAY_HOLD
+        and all(entries[name].is_file() for name in OLD_CACHE_NEEDS)
+        and ("executed" not in entries or entries["executed"].is_dir())
+    )
+
+
+def remove_old_caches(base: Path) -> None:
+    """Delete the old versions' cache folders in ``base``. Any other ``lib-*`` is left: in
+    silence when its name is not an old cache's (``lib-photos``), with a log line when only
+    its contents differ. Never fails the build (a log line, not a warning: the book builds
+    with warnings as errors); a folder that cannot be removed is logged too."""
+    for folder in sorted(base.glob("lib-*")):
+        if not OLD_CACHE_NAME.fullmatch(folder.name):
+            continue
+        if not is_old_cache(folder):
+            logger.info(
+                f"[course_book] left {folder}: it is named like an old execution cache but is "
+                "not one (a plain folder of jupyter-cache's files); delete it yourself if it is"
+            )
+            continue
+        try:
+            shutil.rmtree(folder)
+        except OSError as err:
+            logger.info(f"[course_book] could not remove the old execution cache {folder}: {err}")
+        else:
+            logger.info(f"[course_book] removed the old execution cache {folder}")
 
 
 def page_code(path: Path) -> str:

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from course_utils.checks import positive_int
+from course_utils.checks import positive_int, read_csv_file
 from course_utils.data import DataLoaders
 
 __all__ = [
@@ -96,11 +96,12 @@ def check_ratings(
 
 def read_ratings(path: str | Path, **columns) -> pd.DataFrame:
     """A ratings CSV (MovieLens's ``ratings.csv``), checked by :func:`check_ratings`
-    (``columns``: its ``user=``, ``item=``, ``rating=`` names, if not MovieLens's)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no ratings file at {path}")
-    return check_ratings(pd.read_csv(path), **columns)
+    (``columns``: its ``user=``, ``item=``, ``rating=`` names, if not MovieLens's).
+
+    The file is read by :func:`~course_utils.checks.read_csv_file`: a missing file is a
+    FileNotFoundError, a folder, a file that is not UTF-8 or holds a NUL byte a
+    :class:`~course_utils.checks.CsvFileError` naming it and the fix."""
+    return check_ratings(read_csv_file(path, "ratings file"), **columns)
 
 
 def split_ratings(

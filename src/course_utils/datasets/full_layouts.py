@@ -5,7 +5,9 @@ batches, MNIST's idx files, pets named ``Breed_12.jpg`` with split lists, the
 MovieLens ``u.*`` files). Each ``prepare_*`` function here turns the verified
 downloads into the layout of :mod:`course_utils.datasets.registry`, writing into
 a temporary folder that is renamed into place once complete. Archives are opened
-only through :func:`~course_utils.datasets.archives.safe_extract`.
+only through :func:`~course_utils.datasets.archives.safe_extract`, capped at the
+entry's ``max_extracted`` bytes, which :func:`course_utils.datasets.registry.dataset_path`
+passes to every ``prepare_*`` (those that extract nothing ignore it).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from course_utils.datasets import quick_images, quick_text
-from course_utils.datasets.archives import safe_extract
+from course_utils.datasets.archives import DEFAULT_MAX_EXTRACTED, safe_extract
 
 __all__ = [
     "MOVIELENS_GENRES",
@@ -33,9 +35,9 @@ __all__ = [
 ]
 
 
-def _extract(archive: Path, work: Path) -> Path:
+def _extract(archive: Path, work: Path, max_bytes: int) -> Path:
     """Extract into a fresh folder under ``work`` (which the caller deletes)."""
-    return safe_extract(archive, work / "_extracted" / archive.name.split(".")[0])
+    return safe_extract(archive, work / "_extracted" / archive.name.split(".")[0], max_bytes)
 
 
 def _move_children(src: Path, out: Path, renames: dict[str, str] | None = None) -> None:
@@ -43,10 +45,12 @@ def _move_children(src: Path, out: Path, renames: dict[str, str] | None = None) 
         child.rename(out / (renames or {}).get(child.name, child.name))
 
 
-def prepare_dogscats(files: dict[str, Path], out: Path) -> dict:
+def prepare_dogscats(
+    files: dict[str, Path], out: Path, max_extracted: int = DEFAULT_MAX_EXTRACTED
+) -> dict:
     """dogscats.tgz: the folder holding ``train/`` and ``valid/`` becomes the root
     (``test1/`` is renamed ``test/``)."""
-    extracted = _extract(files["dogscats.tgz"], out)
+    extracted = _extract(files["dogscats.tgz"], out, max_extracted)
     candidates = [extracted, *sorted(p for p in extracted.iterdir() if p.is_dir())]
     root = next((p for p in candidates if (p / "train").is_dir() and (p / "valid").is_dir()), None)
     if root is None:
@@ -60,10 +64,12 @@ def prepare_dogscats(files: dict[str, Path], out: Path) -> dict:
     return {"items": None}
 
 
-def prepare_pets(files: dict[str, Path], out: Path) -> dict:
+def prepare_pets(
+    files: dict[str, Path], out: Path, max_extracted: int = DEFAULT_MAX_EXTRACTED
+) -> dict:
     """Oxford-IIIT Pets: the ``trainval`` list to ``train/<Breed>/``, ``test`` to ``valid/``."""
-    images = _extract(files["images.tar.gz"], out) / "images"
-    notes = _extract(files["annotations.tar.gz"], out) / "annotations"
+    images = _extract(files["images.tar.gz"], out, max_extracted) / "images"
+    notes = _extract(files["annotations.tar.gz"], out, max_extracted) / "annotations"
     count = 0
     for split, listing in (("train", "trainval.txt"), ("valid", "test.txt")):
         for line in (notes / listing).read_text().splitlines():
@@ -78,9 +84,11 @@ def prepare_pets(files: dict[str, Path], out: Path) -> dict:
     return {"items": count}
 
 
-def prepare_cifar10(files: dict[str, Path], out: Path) -> dict:
+def prepare_cifar10(
+    files: dict[str, Path], out: Path, max_extracted: int = DEFAULT_MAX_EXTRACTED
+) -> dict:
     """CIFAR-10 pickled batches as PNG folders; the 10,000 test images form ``valid/``."""
-    batches = _extract(files["cifar-10-python.tar.gz"], out) / "cifar-10-batches-py"
+    batches = _extract(files["cifar-10-python.tar.gz"], out, max_extracted) / "cifar-10-batches-py"
 
     def unpickle(name: str) -> dict:  # the archive's hash was verified before extraction
         with open(batches / name, "rb") as f:
@@ -111,7 +119,9 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def prepare_mnist(files: dict[str, Path], out: Path) -> dict:
+def prepare_mnist(
+    files: dict[str, Path], out: Path, max_extracted: int = DEFAULT_MAX_EXTRACTED
+) -> dict:
     """MNIST idx files as PNG folders ``0``..``9``; the 10,000 test digits form ``valid/``."""
     count = 0
     for split, prefix in (("train", "train"), ("valid", "t10k")):
@@ -124,14 +134,18 @@ def prepare_mnist(files: dict[str, Path], out: Path) -> dict:
     return {"items": count}
 
 
-def prepare_imdb(files: dict[str, Path], out: Path) -> dict:
+def prepare_imdb(
+    files: dict[str, Path], out: Path, max_extracted: int = DEFAULT_MAX_EXTRACTED
+) -> dict:
     """aclImdb: its ``train/`` and ``test/`` (``pos``, ``neg``, ``unsup``) at the root."""
-    _move_children(_extract(files["aclImdb_v1.tar.gz"], out) / "aclImdb", out)
+    _move_children(_extract(files["aclImdb_v1.tar.gz"], out, max_extracted) / "aclImdb", out)
     shutil.rmtree(out / "_extracted")
     return {"items": None}
 
 
-def prepare_nietzsche(files: dict[str, Path], out: Path) -> dict:
+def prepare_nietzsche(
+    files: dict[str, Path], out: Path, max_extracted: int = DEFAULT_MAX_EXTRACTED
+) -> dict:
     """nietzsche.txt copied to ``corpus.txt``."""
     shutil.copyfile(files["nietzsche.txt"], out / "corpus.txt")
     return {"items": None, "bytes": (out / "corpus.txt").stat().st_size}
@@ -145,9 +159,11 @@ MOVIELENS_GENRES = (
 )
 
 
-def prepare_movielens(files: dict[str, Path], out: Path) -> dict:
+def prepare_movielens(
+    files: dict[str, Path], out: Path, max_extracted: int = DEFAULT_MAX_EXTRACTED
+) -> dict:
     """ml-100k ``u.data`` and ``u.item`` as ``ratings.csv`` and ``movies.csv``."""
-    folder = _extract(files["ml-100k.zip"], out) / "ml-100k"
+    folder = _extract(files["ml-100k.zip"], out, max_extracted) / "ml-100k"
     ratings = (line.split("\t") for line in (folder / "u.data").read_text().splitlines())
     movies = []
     for line in (folder / "u.item").read_text(encoding="latin-1").splitlines():

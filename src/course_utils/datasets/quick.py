@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from course_utils.datasets.download import data_dir
+from course_utils.datasets.leftovers import sweep_leftovers
 
 __all__ = [
     "MANIFEST",
@@ -88,12 +89,15 @@ def build_once(root: Path, build: Callable[[Path], dict]) -> dict:
 
     ``build`` fills the empty folder ``tmp`` and returns a JSON-able dict (at least
     ``{"items": n}``), saved as ``MANIFEST.json``. ``tmp`` is renamed to ``root``
-    only when ``build`` returns, so an interrupted build leaves nothing at ``root``.
+    only when ``build`` returns, so an interrupted build leaves nothing at ``root``;
+    the temporary folders of killed builds beside ``root`` are swept first
+    (:func:`~course_utils.datasets.leftovers.sweep_leftovers`).
     """
     root = Path(root)
     if root.is_dir():
         return read_manifest(root)
     root.parent.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(root.parent)  # the .partial-* folders of builds that were killed
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.partial-", dir=root.parent))
     try:
         manifest = build(tmp)

@@ -24,11 +24,21 @@ Layouts (what the returned root contains):
     ``train.csv`` (full: Kaggle's ``train.csv``, ``store.csv``, ``test.csv``; the columns differ
     between the profiles: see each entry's ``layout``).
 
-Dogs vs Cats is checked against fastai's published size and MD5 of its first
-MiB (:class:`~course_utils.datasets.download.HeadCheck`), not a whole-file hash.
-The one source without any published checksum (nietzsche) downloads only with
+Every download is checked over the whole file (a published MD5 or SHA-256), except
+Dogs vs Cats: fastai publishes only its size and the MD5 of its first MiB
+(:class:`~course_utils.datasets.download.HeadCheck`), so that is all that is
+checked, and the rest of its 840 MB could be swapped unnoticed. Its download
+computes and records the whole file's SHA-256 (printed, in ``<name>.checked.json``
+beside it and in the layout's ``MANIFEST.json``); once that is confirmed from a
+trusted download, pinning it as ``sha256=`` on the entry has it verified too.
+Each entry's :attr:`RemoteFile.verification` says what is checked, and the page's
+provenance repeats it. The one source without any published checksum (nietzsche) downloads only with
 ``COURSE_ALLOW_UNVERIFIED=1``. Kaggle sets (planet, rossmann) are never downloaded
 here: place the files under ``$COURSE_DATA_DIR/<name>/full/`` as the error explains.
+
+Each archive is extracted under a cap, the entry's ``max_extracted`` bytes
+(:mod:`course_utils.datasets.archives`); a cached archive found truncated or
+corrupt is deleted, so that the next run downloads it again.
 """
 
 from __future__ import annotations
@@ -38,7 +48,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_utils.datasets import full_layouts, quick_images, quick_text
-from course_utils.datasets.download import DATA_DIR_ENV_VAR, HeadCheck, data_dir, fetch
+from course_utils.datasets.archives import DEFAULT_MAX_EXTRACTED, CorruptArchiveError
+from course_utils.datasets.download import (
+    DATA_DIR_ENV_VAR,
+    HeadCheck,
+    data_dir,
+    discard_download,
+    fetch,
+    recorded_check,
+)
 from course_utils.datasets.quick import build_once, read_manifest
 from course_utils.profile import current_profile
 from course_utils.provenance import DataSource, record_data_source
@@ -63,16 +81,31 @@ class ManualDownloadRequired(RuntimeError):
 class RemoteFile:
     """One file of a full-profile source. ``known_hash`` is pooch's ``"md5:..."``/``"sha256:..."``;
     for an archive fastai hosts, ``head_check`` is its published size and MD5 of the first MiB
-    instead; with neither, ``unverified_reason`` says why no checksum is published."""
+    instead, which covers the first MiB only, and ``sha256`` (hex) the whole file's hash once a
+    maintainer has pinned it; with none of them, ``unverified_reason`` says why no checksum is
+    published. :attr:`verification` says in words what is checked."""
 
     url: str
     known_hash: str | None
     unverified_reason: str | None = None
     head_check: HeadCheck | None = None
+    sha256: str | None = None  # pinned whole-file SHA-256 of a head-checked file
 
     @property
     def fname(self) -> str:
         return self.url.rsplit("/", 1)[-1]
+
+    @property
+    def verification(self) -> str:
+        """What the download is checked against, for the registry and the page's provenance."""
+        if self.known_hash is not None:
+            algorithm = self.known_hash.split(":", 1)[0].upper().replace("SHA", "SHA-")
+            return f"{algorithm} of the whole file"
+        if self.sha256 is not None:
+            return "SHA-256 of the whole file" + (" and fastai's check" if self.head_check else "")
+        if self.head_check is not None:
+            return self.head_check.covers
+        return "no checksum (downloaded only with COURSE_ALLOW_UNVERIFIED=1)"
 
 
 @dataclass(frozen=True)
@@ -104,6 +137,9 @@ class DatasetEntry:
     prepare: Callable[[dict[str, Path], Path], dict] | None = None  # downloads -> layout
     manual: str | None = None  # how to provide the full data when it cannot be downloaded
     same_in_both_profiles: bool = False  # the quick data *is* the canonical data
+    # the most bytes any one of its archives may expand to: an archive declaring more is
+    # refused before anything is written (archives.safe_extract)
+    max_extracted: int = DEFAULT_MAX_EXTRACTED
 
 
 # --- quick sources -------------------------------------------------------------------------
@@ -217,7 +253,8 @@ def register(entry: DatasetEntry, replace: bool = False) -> DatasetEntry:
     if entry.name in REGISTRY and not replace:
         raise ValueError(f"a dataset named {entry.name!r} is already registered")
     for remote in entry.full:
-        if remote.known_hash is None and remote.head_check is None and not remote.unverified_reason:
+        checked = (remote.known_hash, remote.head_check, remote.sha256) != (None, None, None)
+        if not checked and not remote.unverified_reason:
             raise ValueError(f"{entry.name}: {remote.url} has no known_hash and no reason why")
     REGISTRY[entry.name] = entry
     return entry
@@ -236,10 +273,16 @@ for _entry in (
             RemoteFile(
                 "https://s3.amazonaws.com/fast-ai-sample/dogscats.tgz",
                 None,
+                # Size and first-MiB MD5 as published in fastai's fastai/data/checks.txt: the
+                # only published check, and it covers the first MiB alone. The download prints
+                # and records the whole file's SHA-256; pin it here as sha256="<hex>", with
+                # where it came from, once confirmed from a trusted download.
                 head_check=HeadCheck(839_285_364, "3e483c8d6ef2175e9d395a6027eb92b7"),
+                sha256=None,
             ),
-        ),  # size and first-MiB MD5 as published in fastai's fastai/data/checks.txt
+        ),
         prepare=full_layouts.prepare_dogscats,
+        max_extracted=2 * 2**30,  # an 840 MB archive of JPEGs, which barely compress
     ),
     DatasetEntry(
         name="pets",
@@ -260,6 +303,7 @@ for _entry in (
             ),
         ),  # MD5s as in torchvision.datasets.OxfordIIITPet
         prepare=full_layouts.prepare_pets,
+        max_extracted=2 * 2**30,  # images.tar.gz is 790 MB of JPEGs
     ),
     DatasetEntry(
         name="planet",
@@ -290,6 +334,7 @@ for _entry in (
             ),
         ),  # MD5 as in torchvision.datasets.CIFAR10
         prepare=full_layouts.prepare_cifar10,
+        max_extracted=2**30,  # a 170 MB archive of pickled pixel arrays
     ),
     DatasetEntry(
         name="mnist",
@@ -366,6 +411,7 @@ for _entry in (
             ),
         ),
         prepare=full_layouts.prepare_imdb,
+        max_extracted=2**30,  # an 84 MB archive of 100,000 short texts
     ),
     DatasetEntry(
         name="movielens",
@@ -383,6 +429,7 @@ for _entry in (
             ),
         ),
         prepare=full_layouts.prepare_movielens,
+        max_extracted=2**28,  # a 5 MB zip
         same_in_both_profiles=False,
     ),
 ):
@@ -418,6 +465,36 @@ def _quick_root(entry: DatasetEntry) -> Path:
     return _check_layout(entry, root)
 
 
+def _download_notes(entry: DatasetEntry, downloads: Path) -> dict:
+    """For the layout's manifest: each download's URL, what it was checked against and, for a
+    head-checked one, the whole-file SHA-256 recorded when it was downloaded."""
+    notes = {}
+    for r in entry.full:
+        whole_file = r.known_hash is not None or r.sha256 is not None
+        note = {"url": r.url, "checked": r.verification, "whole_file": whole_file}
+        record = recorded_check(downloads / r.fname) if r.head_check else None
+        if record is not None:
+            note["sha256"] = record["sha256"]
+        notes[r.fname] = note
+    return notes
+
+
+def _origin(entry: DatasetEntry, root: Path) -> str:
+    """The provenance's origin: the URLs, and what their check covers where that is not the
+    whole file (with the SHA-256 recorded at the download, not yet pinned)."""
+    if not entry.full:
+        return f"files provided in {root}"
+    parts = [", ".join(r.url for r in entry.full)]
+    for fname, note in read_manifest(root).get("downloads", {}).items():
+        if note.get("whole_file", True):
+            continue
+        sha256 = (
+            f"; its SHA-256 as downloaded, not pinned: {note['sha256']}" if "sha256" in note else ""
+        )
+        parts.append(f"{fname} checked against {note['checked']}{sha256}")
+    return "; ".join(parts)
+
+
 def _full_root(entry: DatasetEntry) -> Path:
     root = data_dir() / entry.name / "full"
     if not root.is_dir():
@@ -428,15 +505,36 @@ def _full_root(entry: DatasetEntry) -> Path:
         def build(out: Path) -> dict:
             files = {
                 r.fname: fetch(
-                    r.url, r.known_hash, downloads, r.fname, r.unverified_reason, r.head_check
+                    r.url,
+                    r.known_hash,
+                    downloads,
+                    r.fname,
+                    r.unverified_reason,
+                    r.head_check,
+                    r.sha256,
                 )
                 for r in entry.full
             }
-            return entry.prepare(files, out)
+            manifest = entry.prepare(files, out, max_extracted=entry.max_extracted)
+            return {**manifest, "downloads": _download_notes(entry, downloads)}
 
-        build_once(root, build)
-    origin = ", ".join(r.url for r in entry.full) or f"files provided in {root}"
-    record_data_source(DataSource(entry.title, origin, read_manifest(root).get("items")))
+        try:
+            build_once(root, build)
+        except CorruptArchiveError as error:
+            if error.archive.resolve().parent != downloads.resolve():
+                raise
+            # a cached download: delete it (and its record), so the next run fetches it anew
+            discard_download(error.archive)
+            raise CorruptArchiveError(
+                f"{error.archive} is incomplete or corrupt ({error.cause}); nothing was "
+                "extracted. It was a cached download, so it has been deleted: run again to "
+                "download it anew.",
+                error.archive,
+                error.cause,
+            ) from error
+    record_data_source(
+        DataSource(entry.title, _origin(entry, root), read_manifest(root).get("items"))
+    )
     return _check_layout(entry, root)
 
 

@@ -19,7 +19,9 @@ a ResNeXt-50. The recipe, as the 2018 course's ``ConvLearner.pretrained``:
 In the full profile the weights come from torchvision's weights API
 (``ResNet34_Weights.IMAGENET1K_V1`` and friends), downloaded once into the torch
 cache (``$TORCH_HOME/hub/checkpoints``) with the SHA-256 prefix in the file name
-verified, and loaded with ``torch.load(..., weights_only=True)``. Offline there
+verified (again before each use of the cached file, once per session), every
+redirect checked as the first URL is (:func:`course_utils.datasets.download.stream_to_file`),
+and loaded with ``torch.load(..., weights_only=True)``. Offline there
 are none: the quick profile's bodies are pretrained by the build itself, on the
 MNIST digits 0 to 4 (:mod:`course_utils.models.quick_pretrained`), and the page
 says so in its provenance.
@@ -27,7 +29,10 @@ says so in its provenance.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,7 +41,8 @@ import torchvision
 from torch import nn
 from torchvision.models import get_model, get_model_weights
 
-from course_utils.datasets.download import check_url
+from course_utils.datasets.download import cached_sha256, check_url, stream_to_file
+from course_utils.datasets.leftovers import sweep_leftovers
 from course_utils.profile import current_profile
 from course_utils.provenance import DataSource, record_data_source
 
@@ -44,6 +50,7 @@ __all__ = [
     "ARCHITECTURES",
     "AdaptiveConcatPool2d",
     "ConvNet",
+    "WeightsFileError",
     "create_body",
     "create_cnn",
     "create_head",
@@ -68,6 +75,10 @@ ARCHITECTURES = (
 BODY_SPLIT = 6  # body[:6] = stem, layer1, layer2 (generic features); body[6:] = layer3, layer4
 POOL_LAYERS = 2  # create_head's first two layers: concat pooling, then flatten
 HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")  # torchvision's file names: resnet34-b627a593.pth
+
+
+class WeightsFileError(RuntimeError):
+    """A weights file failed its checksum, or cannot be read; the message names it and the fix."""
 
 
 class AdaptiveConcatPool2d(nn.Module):
@@ -178,9 +189,11 @@ def download_weights(url: str) -> Path:
     """Download a weights file once into the torch cache and return its path.
 
     The file name must carry the first hex digits of the file's SHA-256
-    (``resnet34-b627a593.pth``), as torchvision's do; torch checks them while it
-    downloads to a temporary file and moves that into place only when they
-    match, so a cut or corrupted download leaves no file at the final path.
+    (``resnet34-b627a593.pth``), as torchvision's do. The download goes to a
+    temporary file, every redirect checked, and is moved into place only when its
+    SHA-256 matches, so a cut or corrupted download leaves no file at the final
+    path. A cached file is hashed again before use (once per session): one that
+    no longer matches raises :class:`WeightsFileError` saying how to re-download it.
     """
     check_url(url)
     fname = Path(urlsplit(url).path).name
@@ -190,16 +203,49 @@ def download_weights(url: str) -> Path:
             f"refusing to download {url!r}: its file name carries no SHA-256 prefix "
             "(expected a name like resnet34-b627a593.pth), so it cannot be verified"
         )
-    target = Path(torch.hub.get_dir()) / "checkpoints" / fname
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(url, str(target), hash_prefix=match[1], progress=False)
+    prefix = match[1]
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    target = folder / fname
+    if target.is_file():
+        if not cached_sha256(target).startswith(prefix):
+            raise WeightsFileError(
+                f"the cached weights file {target} does not match the SHA-256 prefix {prefix} "
+                f"in its name: it is corrupt or was altered. Delete it (rm {target}) and run "
+                "again to download it anew."
+            )
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(folder)  # the temporary files of downloads that were killed
+    fd, tmp = tempfile.mkstemp(prefix=f".{fname}.partial-", dir=folder)
+    os.close(fd)
+    try:
+        _, sha256 = stream_to_file(url, tmp)
+        if not sha256.startswith(prefix):
+            raise WeightsFileError(
+                f"{url}: the downloaded file's SHA-256 is {sha256}, which does not start with "
+                f"the {prefix} its name carries; nothing was kept. Run again to retry; if it "
+                "fails again, the file at that address is not the one published."
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return target
 
 
 def load_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     """A state dict from ``path``, read with ``weights_only=True`` (no arbitrary pickles)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as error:
+        # torch reports a cut file as EOFError, OSError (EINVAL) or a RuntimeError of its reader
+        raise WeightsFileError(
+            f"cannot read the weights file {path}: it is incomplete or corrupt "
+            f"({type(error).__name__}: {str(error)[:200]}). Delete it and run again: a "
+            "downloaded file is downloaded anew, a quick-profile body trained anew."
+        ) from error
     if not isinstance(state, dict):
         raise ValueError(f"{path} holds a {type(state).__name__}, expected a state dict")
     return state

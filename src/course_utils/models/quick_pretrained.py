@@ -22,10 +22,13 @@ everything the weights depend on: the recipe and its seed, the source data's
 manifest, the source code of the modules that train, and the versions of torch
 and torchvision. Change any of them and a new file is trained; an old file is
 never trusted for new code. The file is written under a temporary name and
-renamed into place, so an interrupted run leaves no half file, and it is read
-with ``torch.load(..., weights_only=True)``. A JSON file beside it, written
-last, records how the training went; :func:`quick_body_source` turns it into the
-page's provenance, as a download's checksum and origin are.
+renamed into place, so an interrupted run leaves no half file (the temporary
+files of a killed run are swept by the next training), and it is read with
+``torch.load(..., weights_only=True)``. A JSON file beside it, written last,
+records how the training went and the weights file's SHA-256, checked again
+before the file is reused (once per session), so that a damaged or altered file
+is not loaded; :func:`quick_body_source` turns it into the page's provenance, as
+a download's checksum and origin are.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ from pathlib import Path
 import torch
 import torchvision
 
-from course_utils.datasets.download import data_dir
+from course_utils.datasets.download import cached_sha256, data_dir, file_sha256
+from course_utils.datasets.leftovers import sweep_leftovers
 from course_utils.datasets.quick import build_once
 from course_utils.datasets.quick_images import SOURCE_DIGITS, write_mnist_digit_folders
 from course_utils.provenance import DataSource
@@ -181,13 +185,14 @@ def quick_body_file(arch: str, width: float = 1.0, recipe: PretrainRecipe | None
     folder = data_dir() / "pretrained"
     path = folder / f"{arch}-digits04-{key[:16]}.pt"
     if _complete(path):
-        return path
+        return _checked(path)
     folder.mkdir(parents=True, exist_ok=True)
     # pages executing side by side may ask for the same body: one trains it, the others
     # wait for the lock and then find the file
     with _exclusive(folder / f".{path.stem}.lock"):
         if _complete(path):
-            return path
+            return _checked(path)
+        sweep_leftovers(folder)  # the half-written files of trainings that were killed
         print(
             f"pretraining the quick profile's {arch} body on {SOURCE_NAME} "
             f"(once; cached in {folder})"
@@ -195,6 +200,7 @@ def quick_body_file(arch: str, width: float = 1.0, recipe: PretrainRecipe | None
         state, summary = _train(arch, width, root, recipe)
         summary["key"] = key
         _write_atomically(path, lambda tmp: torch.save(state, tmp))
+        summary["sha256"] = file_sha256(path)  # checked before every later use of the file
         _write_atomically(
             path.with_suffix(".json"),  # written last: its presence says "complete"
             lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1)),
@@ -204,6 +210,24 @@ def quick_body_file(arch: str, width: float = 1.0, recipe: PretrainRecipe | None
 
 def _complete(path: Path) -> bool:
     return path.is_file() and path.with_suffix(".json").is_file()
+
+
+def _checked(path: Path) -> Path:
+    """``path``, once its SHA-256 is the one its summary recorded (hashed once per session)."""
+    from course_utils.models.pretrained import WeightsFileError
+
+    summary = path.with_suffix(".json")
+    try:
+        recorded = json.loads(summary.read_text()).get("sha256")
+    except ValueError:  # a damaged summary: the file cannot be vouched for either
+        recorded = None
+    if recorded != cached_sha256(path):
+        raise WeightsFileError(
+            f"the quick-profile body {path} does not match the SHA-256 recorded in {summary}: "
+            f"it is corrupt or was altered. Delete both files (rm {path} {summary}) and run "
+            "again to train it anew."
+        )
+    return path
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from course_utils.checks import read_csv_file
 from course_utils.datasets import dataset_path
 from course_utils.profile import Profile, current_profile
 from course_utils.tabular.dates import (
@@ -113,13 +114,16 @@ def read_tables(profile: Profile | None = None) -> tuple[pd.DataFrame, pd.DataFr
     """
     profile = current_profile() if profile is None else profile
     root = dataset_path("rossmann", profile.data_source)
+    # read_csv_file: a file that is not UTF-8 or holds a NUL byte is an error naming it
     if profile.data_source == "full":
-        sales = pd.read_csv(root / "train.csv", parse_dates=["Date"], low_memory=False)
-        other = pd.read_csv(root / "store.csv")
+        sales = read_csv_file(
+            root / "train.csv", "sales table", parse_dates=["Date"], low_memory=False
+        )
+        other = read_csv_file(root / "store.csv", "stores table")
         sales["StateHoliday"] = sales["StateHoliday"].astype(str) != "0"
         return sales, other, ROSSMANN
-    sales = pd.read_csv(root / "train.csv", parse_dates=["Date"])
-    other = pd.read_csv(root / "weather.csv", parse_dates=["Date"])
+    sales = read_csv_file(root / "train.csv", "rentals table", parse_dates=["Date"])
+    other = read_csv_file(root / "weather.csv", "weather table", parse_dates=["Date"])
     return sales, other, BIKESHARE
 
 

@@ -16,6 +16,7 @@ every image simply goes through PIL. A file neither can read raises
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -102,7 +103,12 @@ def read_image(path: str | Path, convert_mode: str = "RGB", decoder: str = "auto
     try:
         data = path.read_bytes()  # read once, even if both decoders try
     except FileNotFoundError:
-        raise FileNotFoundError(f"no image file at {path}") from None
+        # listed when the dataset was made, gone since: say so rather than skip the image
+        why = f" (a link to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
+        raise FileNotFoundError(
+            f"no image file at {path}{why}: restore it (a dataset lists its files when it "
+            "is made: if the file was removed on purpose, make the dataset again)"
+        ) from None
     if not data:
         raise CorruptImageError(f"could not read {path} as an image: the file is empty")
     if decoder == "auto" and decode_image is not None and path.suffix.lower() in TV_SUFFIXES[mode]:

@@ -14,18 +14,26 @@ labels in a CSV (lesson 3: Planet)
 
 Only files with an image extension (:data:`IMAGE_EXTENSIONS`, any case) count;
 hidden files and folders (``.DS_Store``, ``.ipynb_checkpoints``) and other files
-(``README.txt``) are ignored. Every problem raises :class:`DatasetLayoutError`,
-whose message names the layout expected and what was found instead.
+(``README.txt``) are ignored. An image name whose file is not there, a broken link
+(``cat1.jpg -> /mnt/photos/cat1.jpg`` with the photos gone), is not ignored: skipping it
+would train on fewer images without a word. Every problem raises
+:class:`DatasetLayoutError`, whose message names the layout expected and what was found
+instead; a labels CSV that is a folder, is not UTF-8 or holds a NUL byte raises
+:class:`~course_utils.checks.CsvFileError`, whose message says how to fix the file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from course_utils.checks import read_csv_text
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -57,9 +65,28 @@ def is_image_file(path: Path) -> bool:
     )
 
 
+def _check_not_broken_link(path: Path) -> None:
+    """Raise if ``path``, named as a visible image, is a link to nothing (or a loop)."""
+    named_image = not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS
+    if named_image and path.is_symlink() and not path.exists():  # exists() follows the link
+        raise DatasetLayoutError(
+            f"{path} is a link to {os.readlink(path)}, which does not exist: restore the file "
+            "it points to, or delete the link to leave the image out"
+        )
+
+
 def list_images(folder: Path) -> list[Path]:
-    """The image files directly in ``folder`` (not in subfolders), sorted by name."""
-    return sorted(p for p in Path(folder).iterdir() if is_image_file(p))
+    """The image files directly in ``folder`` (not in subfolders), sorted by name.
+
+    Other files are ignored, but a broken link named as an image is a
+    :class:`DatasetLayoutError` naming it."""
+    images = []
+    for p in Path(folder).iterdir():
+        if is_image_file(p):
+            images.append(p)
+        else:
+            _check_not_broken_link(p)
+    return sorted(images)
 
 
 def _visible_dirs(folder: Path) -> list[Path]:
@@ -250,18 +277,20 @@ def read_csv_labels(
                 f"no {needed.name!r} in {path}: expected {layout}; found in {path}: "
                 f"{_listing(path)}"
             )
+    _check_dir(image_dir, f"the image folder of {layout}")
     by_name, by_stem = _image_lookup(image_dir)
-    with open(csv_file, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's byte-order mark
-        reader = csv.DictReader(f)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = [c for c in (fn_col, label_col) if c not in header]
-        if missing:
-            raise DatasetLayoutError(
-                f"{csv_file}: no column {_names(missing)} in the header; expected a header "
-                f"'{fn_col},{label_col}', found {','.join(header) or 'an empty file'}"
-            )
-        reader.fieldnames = header
-        rows = list(reader)
+    # read_csv_text: a folder, a file that is not UTF-8 or one with a NUL byte is refused
+    text = read_csv_text(csv_file, "labels CSV")
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # newline="": as csv wants
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in (fn_col, label_col) if c not in header]
+    if missing:
+        raise DatasetLayoutError(
+            f"{csv_file}: no column {_names(missing)} in the header; expected a header "
+            f"'{fn_col},{label_col}', found {','.join(header) or 'an empty file'}"
+        )
+    reader.fieldnames = header
+    rows = list(reader)
     files, tags, first_row, missing_rows = [], [], {}, []
     for row_no, row in enumerate(rows, start=1):  # row 1 is the line after the header
         name = (row.get(fn_col) or "").strip()
