@@ -262,6 +262,21 @@ def test_section4_pages_cover_every_moment_of_the_outline():
     assert set(SECTION4_PAGES.values()) <= set(toc_docnames())
 
 
+@pytest.mark.parametrize(
+    ("docname", "video_id"),
+    [
+        ("book/section4/collaborative-filtering", "J99NV9Cr75I"),  # lesson 5
+        ("book/section4/film-embeddings", "sHcLkfRrgoQ"),  # lesson 6
+    ],
+)
+def test_recommendation_pages_embed_their_lecture(site, docname, video_id):
+    """The outline gives collaborative filtering no moment: each page embeds its lesson's
+    lecture from the start, and no moment is invented."""
+    soup = page(site, docname)
+    assert video_id in {p["data-cu-video"] for p in soup.select("div.cu-video-player")}
+    assert not soup.select("a.cu-video-moment")
+
+
 def test_section2_pages_cover_every_moment_of_the_outline():
     from course_book.outline import SECTIONS
 
