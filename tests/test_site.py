@@ -324,6 +324,8 @@ def test_section4_chapters_are_notebooks_on_the_course_map():
         "book/section4/text-to-numbers",
         "book/section4/rnn-from-scratch",
         "book/section4/lstm",
+        "book/section4/collaborative-filtering",
+        "book/section4/film-embeddings",
     ]
     assert set(section4) <= set(notebook_docnames())
     index = (REPO / "book" / "index.md").read_text()
