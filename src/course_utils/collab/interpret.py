@@ -17,6 +17,7 @@ import torch
 
 from course_utils.checks import positive_int
 from course_utils.collab.data import CollabDataLoaders
+from course_utils.collab.models import scaled_sigmoid
 
 __all__ = ["factor_similarity", "film_table", "recommend"]
 
@@ -105,8 +106,7 @@ def recommend(
     candidates = np.setdiff1d(candidates, seen)
     taste = w["item_factors"][candidates] @ w["user_factors"][u]  # (C,)
     score = taste + w["item_bias"][candidates, 0] + w["user_bias"][u, 0]  # (C,)
-    y_range = getattr(model, "y_range", None)
-    predicted = score if y_range is None else _squash(score, y_range)
+    predicted = scaled_sigmoid(torch.from_numpy(score), getattr(model, "y_range", None)).numpy()
     order = np.argsort(-predicted, kind="stable")[:n]
     top = candidates[order]
     out = pd.DataFrame(
@@ -126,11 +126,6 @@ def recommend(
             titles = movies.set_index(item)["title"]
             out["because_you_liked"] = out["because_you_liked"].map(titles)
     return _with_titles(out, movies, item)
-
-
-def _squash(score: np.ndarray, y_range: tuple[float, float]) -> np.ndarray:
-    low, high = y_range
-    return low + (high - low) * torch.sigmoid(torch.from_numpy(score)).numpy()
 
 
 def _with_titles(table: pd.DataFrame, movies: pd.DataFrame | None, item: str) -> pd.DataFrame:
