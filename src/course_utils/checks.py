@@ -1,6 +1,8 @@
 """Checks shared by the library: one wording for one mistake, wherever it is made.
 
 * :func:`positive_int`: an argument that must be a positive integer.
+* :func:`check_y_range`: a model's output range ``(low, high)`` (tabular and collaborative
+  filtering squash their outputs into one).
 * :func:`read_csv_text` / :func:`read_csv_file`: a reader's own CSV file (image labels,
   ratings, tables), refused with a message that names the file and the fix when it is a
   folder, is not UTF-8, holds a NUL byte, or does not parse.
@@ -13,7 +15,7 @@ import numbers
 from os import PathLike
 from pathlib import Path
 
-__all__ = ["CsvFileError", "positive_int", "read_csv_file", "read_csv_text"]
+__all__ = ["CsvFileError", "check_y_range", "positive_int", "read_csv_file", "read_csv_text"]
 
 RESAVE_UTF8 = (
     "re-save it as UTF-8 (in Excel: Save As > CSV UTF-8 (Comma delimited); in LibreOffice "
@@ -32,6 +34,15 @@ def positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
+
+
+def check_y_range(y_range) -> tuple[float, float] | None:
+    """``y_range`` as ``(low, high)`` floats, None kept; a ValueError unless low < high."""
+    if y_range is None:
+        return None
+    if not y_range[0] < y_range[1]:
+        raise ValueError(f"y_range must be (low, high) with low < high, got {y_range!r}")
+    return float(y_range[0]), float(y_range[1])
 
 
 def read_csv_text(path: str | PathLike[str], what: str = "CSV file") -> str:

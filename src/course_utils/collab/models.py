@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_utils.checks import positive_int
+from course_utils.checks import check_y_range, positive_int
 
 __all__ = ["EmbeddingDot", "EmbeddingDotBias", "EmbeddingNN", "scaled_sigmoid"]
 
@@ -31,15 +31,6 @@ def scaled_sigmoid(x: torch.Tensor, y_range: tuple[float, float] | None) -> torc
         return x
     low, high = y_range
     return low + (high - low) * torch.sigmoid(x)
-
-
-def _check_y_range(y_range) -> tuple[float, float] | None:
-    if y_range is None:
-        return None
-    low, high = (float(v) for v in y_range)
-    if not low < high:
-        raise ValueError(f"y_range must be (low, high) with low < high, got {y_range!r}")
-    return low, high
 
 
 def _embedding(n: int, dim: int, low: float, high: float) -> nn.Embedding:
@@ -80,7 +71,7 @@ class EmbeddingDotBias(nn.Module):
         super().__init__()
         n_users, n_items = positive_int("n_users", n_users), positive_int("n_items", n_items)
         n_factors = positive_int("n_factors", n_factors)
-        self.y_range = _check_y_range(y_range)
+        self.y_range = check_y_range(y_range)
         self.user_factors = _embedding(n_users, n_factors, -0.01, 0.01)  # (n_users, F)
         self.item_factors = _embedding(n_items, n_factors, -0.01, 0.01)  # (n_items, F)
         self.user_bias = _embedding(n_users, 1, -0.01, 0.01)  # (n_users, 1)
@@ -110,7 +101,7 @@ class EmbeddingNN(nn.Module):
         n_users, n_items = positive_int("n_users", n_users), positive_int("n_items", n_items)
         n_factors = positive_int("n_factors", n_factors)
         n_hidden = positive_int("n_hidden", n_hidden)
-        self.y_range = _check_y_range(y_range)
+        self.y_range = check_y_range(y_range)
         self.user_factors = _embedding(n_users, n_factors, -0.01, 0.01)
         self.item_factors = _embedding(n_items, n_factors, -0.01, 0.01)
         self.hidden = nn.Linear(2 * n_factors, n_hidden)

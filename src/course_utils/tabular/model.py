@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from course_utils.checks import check_y_range
 from course_utils.data import DataLoaders
 from course_utils.tabular.processing import TabularProcessor
 
@@ -62,8 +63,7 @@ class TabularModel(nn.Module):
         super().__init__()
         if len(ps) != len(layers):
             raise ValueError(f"ps needs one dropout per layer: got {len(ps)} for {len(layers)}")
-        if y_range is not None and not y_range[0] < y_range[1]:
-            raise ValueError(f"y_range must be (low, high) with low < high, got {y_range!r}")
+        y_range = check_y_range(y_range)
         self.embeds = nn.ModuleList(nn.Embedding(card, size) for card, size in emb_szs)
         for embed in self.embeds:  # 2018's emb_init: small uniform vectors, +-2/(size+1)
             bound = 2 / (embed.embedding_dim + 1)
@@ -83,7 +83,7 @@ class TabularModel(nn.Module):
             blocks.append(nn.Sequential(linear, nn.ReLU(), bn, nn.Dropout(p)))
         self.layers = nn.Sequential(*blocks)
         self.head = nn.Linear(sizes[-1], n_out)
-        self.y_range = None if y_range is None else (float(y_range[0]), float(y_range[1]))
+        self.y_range = y_range
 
     def forward(self, cats: torch.Tensor, conts: torch.Tensor) -> torch.Tensor:
         """cats: (B, n_cat) integer codes; conts: (B, n_cont) floats -> (B, n_out)."""
