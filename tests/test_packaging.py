@@ -66,7 +66,7 @@ def test_the_book_machinery_is_a_package_of_its_own(tmp_path):
         "course_book/dependencies.py",
         "course_book/outline.py",
         "course_book/static/course_plotly.js",
-        "course_book/vendor/plotly-cartesian.min.js",
+        "course_book/vendor/plotly-course.min.js",
     ):
         assert needed in names
     assert not any(n.startswith("course_utils/") for n in names)

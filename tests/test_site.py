@@ -147,7 +147,7 @@ def test_provenance_on_every_executed_page(site, docname):
 
 
 def test_plotly_js_served_locally(site):
-    for bundle in ("plotly.min.js", "plotly-cartesian.min.js"):
+    for bundle in ("plotly.min.js", "plotly-course.min.js"):
         assert (site / "_static" / bundle).stat().st_size > 1_000_000
     for docname in toc_docnames():
         for script in page(site, docname).select("script[src]"):

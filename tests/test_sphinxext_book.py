@@ -76,19 +76,19 @@ def test_figure_is_embedded_with_frames_and_sliders(figure_book):
 def test_plotly_js_is_local_and_only_on_pages_with_figures(figure_book):
     scripts = [s.get("src", "") for s in soup(figure_book / "figures.html").select("script")]
     # Scatter traces only: the page gets the cartesian bundle, not the full one.
-    assert any(src.startswith("_static/plotly-cartesian.min.js") for src in scripts)
+    assert any(src.startswith("_static/plotly-course.min.js") for src in scripts)
     assert not any(src.startswith("_static/plotly.min.js") for src in scripts)
     assert not any("cdn" in src or src.startswith("http") for src in scripts)
     plain_scripts = [s.get("src", "") for s in soup(figure_book / "plain.html").select("script")]
     assert not any("plotly" in src for src in plain_scripts)
-    for bundle in ("plotly.min.js", "plotly-cartesian.min.js"):
+    for bundle in ("plotly.min.js", "plotly-course.min.js"):
         assert (figure_book / "_static" / bundle).stat().st_size > 1_000_000
 
 
-def test_a_trace_outside_the_cartesian_bundle_gets_the_full_plotly_js(figure_book):
+def test_a_trace_outside_the_course_bundle_gets_the_full_plotly_js(figure_book):
     scripts = [s.get("src", "") for s in soup(figure_book / "surface.html").select("script")]
     assert any(src.startswith("_static/plotly.min.js") for src in scripts)
-    assert not any("plotly-cartesian" in src for src in scripts)
+    assert not any("plotly-course" in src for src in scripts)
 
 
 def test_provenance_notice_and_footer(figure_book):

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from course_book.plotly_figures import CARTESIAN_JS, VENDOR_DIR, registered_trace_types
+from course_book.plotly_figures import COURSE_BUNDLE_JS, VENDOR_DIR, registered_trace_types
 from course_utils import schedules
 from course_utils.lr_finder import LRFinderResult
 from course_utils.viz import (
@@ -50,7 +50,7 @@ from course_utils.viz import (
 
 # The reference for "cartesian": the trace modules the vendored bundle registers, not the
 # library's list of them.
-CARTESIAN = set(registered_trace_types((VENDOR_DIR / CARTESIAN_JS).read_text(encoding="utf-8")))
+CARTESIAN = set(registered_trace_types((VENDOR_DIR / COURSE_BUNDLE_JS).read_text(encoding="utf-8")))
 
 # The preset kernels, written out here as the course's spreadsheet has them.
 KERNELS = {

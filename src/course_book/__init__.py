@@ -20,6 +20,7 @@ What it registers, module by module:
 - :mod:`.mathjax`: MathJax served from the site, not a CDN.
 - :mod:`.theme`: no theme script that reaches outside the site or errors in
   the console, and one search field.
+- :mod:`.page_assets`: each page loads what its reader uses, nothing more.
 """
 
 from __future__ import annotations
@@ -39,13 +40,23 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 def setup(app: Sphinx) -> dict:
     # Imported here rather than at the top so that ``python -m course_book.launch`` (make
     # notebooks) runs that module once, not a second time after the package imported it.
-    from course_book import execution, launch, mathjax, plotly_figures, provenance, theme, video
+    from course_book import (
+        execution,
+        launch,
+        mathjax,
+        page_assets,
+        plotly_figures,
+        provenance,
+        theme,
+        video,
+    )
 
     for module in (
         video,
         plotly_figures,
         mathjax,
         theme,
+        page_assets,
         provenance,
         execution,
         launch,

@@ -5,6 +5,8 @@
  * frames) and an empty <div class="cu-plotly-canvas">. Figures are drawn when
  * they come near the viewport, and redrawn with matching colours when the
  * reader switches the theme between light and dark. No network access.
+ * plotly.js loads async (see course_book.plotly_figures): figures are observed
+ * once it has run, whichever of the two scripts comes first.
  */
 (function () {
   "use strict";
@@ -157,11 +159,47 @@
     });
   }
 
-  function start() {
-    var figures = document.querySelectorAll("figure.cu-plotly");
-    if (!figures.length || !window.Plotly) {
+  // plotly.js loads async (id cu-plotly-js): it may run before or after this script.
+  function whenPlotlyReady(callback) {
+    if (window.Plotly) {
+      callback();
       return;
     }
+    var script = document.getElementById("cu-plotly-js");
+    if (script) {
+      script.addEventListener("load", callback, { once: true });
+    }
+  }
+
+  function start() {
+    var figures = document.querySelectorAll("figure.cu-plotly");
+    if (!figures.length) {
+      return;
+    }
+    whenPlotlyReady(function () {
+      observeFigures(figures);
+    });
+  }
+
+  var MARGIN_PX = 400; // a figure is drawn once it comes this close to the viewport
+
+  function inViewport(el) {
+    var rect = el.getBoundingClientRect();
+    return rect.bottom > 0 && rect.top < window.innerHeight;
+  }
+
+  function observeFigures(figures) {
+    // A figure the reader already sees is drawn now, in this task: an IntersectionObserver
+    // reports it only after the next layout, and by then MathJax, which typesets the page at
+    // DOMContentLoaded, may hold the main thread for a few hundred milliseconds.
+    var later = [];
+    figures.forEach(function (el) {
+      if (inViewport(el)) {
+        draw(el);
+      } else {
+        later.push(el);
+      }
+    });
     if ("IntersectionObserver" in window) {
       var observer = new IntersectionObserver(
         function (entries) {
@@ -172,13 +210,13 @@
             }
           });
         },
-        { rootMargin: "400px 0px" }
+        { rootMargin: MARGIN_PX + "px 0px" }
       );
-      figures.forEach(function (el) {
+      later.forEach(function (el) {
         observer.observe(el);
       });
     } else {
-      figures.forEach(draw);
+      later.forEach(draw);
     }
     new MutationObserver(redrawForTheme).observe(document.documentElement, {
       attributes: true,

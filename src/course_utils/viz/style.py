@@ -60,26 +60,13 @@ OKABE_ITO = {
 PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#F0E442")
 NEUTRAL = "#8C8C8C"  # a mid grey: visible on white and on the dark theme's #262a2e
 
-# The trace types of plotly.js's cartesian bundle, the one list of them: the book's build
-# (course_book.plotly_figures) gives a page whose figures use only these the 1.5 MB bundle
-# instead of the full 4.8 MB, and tests/test_plotly_bundle.py checks the list against the
-# trace modules the vendored bundle registers.
-CARTESIAN_TRACE_TYPES = frozenset(
-    {
-        "bar",
-        "box",
-        "contour",
-        "heatmap",
-        "histogram",
-        "histogram2d",
-        "histogram2dcontour",
-        "image",
-        "pie",
-        "scatter",
-        "scatterternary",
-        "violin",
-    }
-)
+# The trace types the book's figures may use, the one list of them: the book's plotly.js
+# bundle (course_book's vendor/plotly-course.min.js, 1.3 MB) is plotly.js's core with exactly
+# these, built by tools/plotly_bundle/update.sh from this list; a page whose figures need
+# another type loads the full 4.8 MB plotly.js instead. tests/test_plotly_bundle.py checks the
+# list against the trace modules the vendored bundle registers. A builder that needs a new
+# type adds it here and reruns the script.
+CARTESIAN_TRACE_TYPES = frozenset({"bar", "contour", "heatmap", "histogram", "image", "scatter"})
 
 FIGURE_SIZE_LIMIT = 1_000_000  # bytes of JSON per figure; a page may hold about 2.5 MB
 
