@@ -92,10 +92,8 @@ def svg_for(classes: str, attributes: str = "") -> str | None:
     """The inline SVG for an ``<i>`` element's classes, or None if they name no known icon."""
     names = classes.split()
     style = next((STYLES[c] for c in names if c in STYLES), None)
-    icon = next(
-        (c[3:] for c in names if c.startswith("fa-") and c not in STYLES and not MODIFIERS.match(c)),
-        None,
-    )
+    named = [c for c in names if c.startswith("fa-") and c not in STYLES]
+    icon = next((c[3:] for c in named if not MODIFIERS.match(c)), None)
     if style is None or icon is None:
         return None
     try:
