@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -326,3 +328,13 @@ def load_benchmark(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+LAZY_SCRIPTS = re.compile(r"window\.cuLazyScripts = (\[.*?\]);")
+
+
+def lazy_scripts(html: str) -> list[dict]:
+    """The scripts a built page hands to its lazy loader (course_book.page_assets):
+    ``[{"src", "id", "selector", "first"}, ...]``; empty for a page without one."""
+    match = LAZY_SCRIPTS.search(html)
+    return json.loads(match.group(1)) if match else []

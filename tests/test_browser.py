@@ -56,6 +56,7 @@ LOCAL_SCHEMES = ("data:", "blob:", "about:")
 THEME_NOISE: dict[str, str] = {}
 
 EMBED = "https://www.youtube-nocookie.com/embed/"
+PLOTLY_JS = re.compile(r"/_static/plotly(-course)?\.min\.js(\?|$)")
 # Hosts that a page with video placeholders must not contact before a click.
 VIDEO_HOSTS = re.compile(
     r"(^|\.)(youtube\.com|youtube-nocookie\.com|youtu\.be|ytimg\.com|googlevideo\.com"
@@ -120,7 +121,7 @@ document.addEventListener('cu-plotly-drawn', () => {
 JS_PAGE_WEIGHT = r"""() => {
   const entries = [...performance.getEntriesByType('navigation'),
                    ...performance.getEntriesByType('resource')];
-  const plotly = entries.filter(e => /\/_static\/plotly(-cartesian)?\.min\.js/.test(e.name));
+  const plotly = entries.filter(e => /\/_static\/plotly(-course)?\.min\.js/.test(e.name));
   return {
     requests: entries.length,
     transferred: entries.reduce((sum, e) => sum + e.transferSize, 0),
@@ -341,8 +342,7 @@ def test_figures_draw(site, open_tab, docname):
     tab.goto(docname)
     tab.settle()
     if not specs:
-        bundle = re.compile(r"/plotly(-cartesian)?\.min\.js(\?|$)")
-        plotly = [url for url in tab.requests if bundle.search(url)]
+        plotly = [url for url in tab.requests if PLOTLY_JS.search(url)]
         assert plotly == [], f"{docname} has no figure but loads plotly.js"
         return
     errors, requests = len(tab.errors), len(tab.requests)
@@ -774,7 +774,92 @@ def test_film_map_names_each_film_on_hover(site, open_tab):
         pytest.fail(listing(f"{docname}, while hovering", tab.errors))
 
 
-# --- 5. a measurement, not a test of speed ---------------------------------------------
+# --- 5. what a page loads, and when ----------------------------------------------------------
+
+
+def math_pages(site: Path) -> list[str]:
+    return [
+        name
+        for name in toc_docnames()
+        if (site / f"{name}.html").is_file()
+        and 'class="math' in (site / f"{name}.html").read_text(encoding="utf-8")
+    ]
+
+
+def test_maths_is_typeset_on_every_page_that_has_it(site, open_tab):
+    """MathJax (the site's own, without its menu, added when a formula comes near) typesets
+    every formula of the page, with no TeX error and nothing from outside the site."""
+    pages = math_pages(site)
+    assert pages, "no page of the book has maths"
+    for docname in pages:
+        tab = open_tab()
+        tab.goto(docname)
+        formulas = tab.page.locator(".math").count()
+        tab.page.locator(".math").first.scroll_into_view_if_needed()
+        try:
+            tab.page.wait_for_function(
+                "n => document.querySelectorAll('mjx-container').length >= n", arg=formulas
+            )
+        except PlaywrightTimeout:
+            pytest.fail(f"{docname}: {formulas} formulas, not all typeset")
+        tab.settle()
+        assert tab.page.locator("mjx-merror").count() == 0, f"{docname}: a TeX error"
+        hidden_mathml = tab.page.locator("mjx-assistive-mml").count()
+        assert hidden_mathml >= formulas, f"{docname}: formulas without MathML for screen readers"
+        problems = [f"request outside the site: {url}" for url in tab.external()] + tab.errors
+        if problems:
+            pytest.fail(listing(f"{docname}, typesetting", problems))
+
+
+def test_plotly_loads_when_a_figure_comes_near(site, open_tab):
+    """A page loads plotly.js when its first screen shows a figure, and otherwise only once
+    the reader scrolls towards one; then the figure draws."""
+    far = near = None
+    for docname in figure_pages(site):
+        tab = open_tab()
+        tab.goto(docname)
+        tab.settle()
+        top = tab.page.evaluate(
+            "() => document.querySelector('figure.cu-plotly').getBoundingClientRect().top"
+            " / innerHeight"
+        )
+        requested = any(PLOTLY_JS.search(url) for url in tab.requests)
+        if top < 1:  # in the first screen
+            assert requested, f"{docname}: a figure in view, and no plotly.js"
+            near = near or docname
+        elif top > 2:  # two screens down: the loader waits for the reader
+            assert not requested, f"{docname}: plotly.js loaded for a figure {top:.1f} screens down"
+            tab.figure(0)  # scrolled into view, then drawn
+            assert any(PLOTLY_JS.search(url) for url in tab.requests), docname
+            far = far or docname
+        if tab.errors:
+            pytest.fail(listing(docname, tab.errors))
+    assert far, "no page has its first figure two screens down: the lazy path went untested"
+
+
+def test_pages_load_no_icon_script_no_search_index_and_few_files(site, open_tab):
+    """Every page: no fontawesome.js, no search index, icons drawn as inline SVG, one
+    stylesheet (course_book.bundles)."""
+    for docname in toc_docnames():
+        tab = open_tab()
+        tab.goto(docname)
+        tab.settle()
+        names = [url.rsplit("/", 1)[-1].split("?")[0] for url in tab.requests]
+        unused = {"fontawesome.js", "searchindex.js", "searchtools.js", "sphinx-thebe.css"}
+        assert not unused & set(names), f"{docname}: {sorted(unused & set(names))}"
+        # the icons in the page are SVG; the theme's CSS still draws a few of its own (an
+        # admonition's sign, the breadcrumb's arrow) from the solid webfont, the only one left
+        fonts = {n for n in names if n.endswith((".woff2", ".ttf")) and n.startswith("fa-")}
+        assert fonts <= {"fa-solid-900.woff2"}, f"{docname}: {sorted(fonts)}"
+        stylesheets = [n for n in names if n.endswith(".css")]
+        assert len(stylesheets) == 1, f"{docname}: {stylesheets}"
+        icons = tab.page.locator("svg.cu-icon:visible")
+        assert icons.count() >= 3, f"{docname}: the header's icons are not drawn"
+        box = icons.first.bounding_box()
+        assert box and 10 <= box["height"] <= 40 and box["width"] > 5, f"{docname}: {box}"
+
+
+# --- 6. a measurement, not a test of speed ---------------------------------------------
 
 
 def test_measure_first_figure(site, open_tab):

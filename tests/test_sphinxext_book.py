@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from helpers import (
     BIN,
     REPO,
+    lazy_scripts,
     notebook_page,
     run,
     sphinx_build,
@@ -33,7 +34,16 @@ fig.update_layout(title="Slope", sliders=[{"steps": steps}])
 fig
 """
 
-# A trace type outside plotly.js's cartesian bundle, only in an animation frame.
+MATHS_PAGE = r"""# Maths
+
+The mean squared error {math}`L = \frac{1}{n}\sum_i (\hat y_i - y_i)^2`, and its gradient:
+
+```{math}
+\frac{\partial L}{\partial a} = \frac{2}{n} \sum_i e_i x_i.
+```
+"""
+
+# A trace type outside the book's plotly.js bundle, only in an animation frame.
 SURFACE_CELL = """
 import plotly.graph_objects as go
 
@@ -45,9 +55,10 @@ go.Figure(data=[go.Scatter(x=[0, 1], y=[0, 1])], frames=[frame]).update_layout(t
 @pytest.fixture(scope="module")
 def figure_book(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("figure_book")
-    index = "# Fixture book\n\n```{toctree}\nfigures\nplain\nsurface\n```\n"
+    index = "# Fixture book\n\n```{toctree}\nfigures\nplain\nsurface\nmaths\n```\n"
     pages = {
         "index": index,
+        "maths": MATHS_PAGE,
         "figures": notebook_page("Figures", FIGURE_CELL, "print(6 * 7)"),
         "plain": notebook_page("Plain", "print('no figure here')"),
         "surface": notebook_page("Surface", SURFACE_CELL),
@@ -74,21 +85,64 @@ def test_figure_is_embedded_with_frames_and_sliders(figure_book):
 
 
 def test_plotly_js_is_local_and_only_on_pages_with_figures(figure_book):
+    html = (figure_book / "figures.html").read_text(encoding="utf-8")
     scripts = [s.get("src", "") for s in soup(figure_book / "figures.html").select("script")]
-    # Scatter traces only: the page gets the cartesian bundle, not the full one.
-    assert any(src.startswith("_static/plotly-course.min.js") for src in scripts)
-    assert not any(src.startswith("_static/plotly.min.js") for src in scripts)
+    # plotly.js is no <script> of the page: the lazy loader adds it when a figure comes near.
+    # Scatter traces only: the page gets the course bundle, not the full one.
+    (plotly,) = lazy_scripts(html)
+    assert plotly["src"].startswith("_static/plotly-course.min.js?v=")
+    assert plotly | {"src": ""} == {
+        "src": "",
+        "id": "cu-plotly-js",
+        "selector": "figure.cu-plotly",
+        "first": True,
+    }
+    assert not any("plotly" in src and "bundles/" not in src for src in scripts)
     assert not any("cdn" in src or src.startswith("http") for src in scripts)
-    plain_scripts = [s.get("src", "") for s in soup(figure_book / "plain.html").select("script")]
-    assert not any("plotly" in src for src in plain_scripts)
+    plain = (figure_book / "plain.html").read_text(encoding="utf-8")
+    assert lazy_scripts(plain) == []
+    assert "plotly" not in plain
     for bundle in ("plotly.min.js", "plotly-course.min.js"):
         assert (figure_book / "_static" / bundle).stat().st_size > 1_000_000
 
 
 def test_a_trace_outside_the_course_bundle_gets_the_full_plotly_js(figure_book):
-    scripts = [s.get("src", "") for s in soup(figure_book / "surface.html").select("script")]
-    assert any(src.startswith("_static/plotly.min.js") for src in scripts)
-    assert not any("plotly-course" in src for src in scripts)
+    (plotly,) = lazy_scripts((figure_book / "surface.html").read_text(encoding="utf-8"))
+    assert plotly["src"].startswith("_static/plotly.min.js")
+
+
+def test_maths_loads_the_sites_own_mathjax_when_a_formula_comes_near(figure_book):
+    html = (figure_book / "maths.html").read_text(encoding="utf-8")
+    (mathjax,) = lazy_scripts(html)
+    assert mathjax["src"].startswith("_static/mathjax/course-tex-chtml.js?v=")
+    assert (mathjax["selector"], mathjax["first"]) == (".math", False)
+    assert (figure_book / "_static" / "mathjax" / "course-tex-chtml.js").stat().st_size > 500_000
+    sources = [tag.get("src", "") for tag in soup(figure_book / "maths.html").select("script")]
+    assert not any("mathjax" in src for src in sources)
+
+
+def test_pages_load_few_files_and_nothing_unused(figure_book):
+    """page_assets, icons and bundles: one stylesheet, a script bundle or two, no icon script,
+    no search index, inline SVG icons, and every file a page names is in the site."""
+    for name in ("index", "figures", "plain", "maths"):
+        page = soup(figure_book / f"{name}.html")
+        stylesheets = page.select('link[rel="stylesheet"]')
+        assert len(stylesheets) == 1, name
+        sources = [s["src"] for s in page.select("script[src]")]
+        assert not any(
+            word in src
+            for src in sources
+            for word in ("fontawesome", "searchindex", "searchtools", "thebe", "design-tabs")
+        ), sources
+        assert len(sources) <= 3, sources  # one synchronous and one deferred bundle (+ toggles)
+        for element in [*stylesheets, *page.select("script[src]")]:
+            url = element.get("href") or element["src"]
+            assert (figure_book / url.split("?")[0]).is_file(), url
+            for member in element.get("data-course-bundle", "").split():
+                assert (figure_book / "_static" / member).is_file(), member
+        assert not page.select('i[class*="fa-"], span[class*="fa-solid"]'), name
+        assert page.select("svg.cu-icon path[d]"), name
+        assert not page.select('link[rel="preload"][as="script"]'), name
 
 
 def test_provenance_notice_and_footer(figure_book):

@@ -20,7 +20,9 @@ What it registers, module by module:
 - :mod:`.mathjax`: MathJax served from the site, not a CDN.
 - :mod:`.theme`: no theme script that reaches outside the site or errors in
   the console, and one search field.
-- :mod:`.page_assets`: each page loads what its reader uses, nothing more.
+- :mod:`.page_assets`: each page loads what its reader uses, nothing more
+  (with :mod:`.icons`, the theme's icons as inline SVG).
+- :mod:`.bundles`: a page's stylesheets and scripts joined into a few files.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def setup(app: Sphinx) -> dict:
     # Imported here rather than at the top so that ``python -m course_book.launch`` (make
     # notebooks) runs that module once, not a second time after the package imported it.
     from course_book import (
+        bundles,
         execution,
         launch,
         mathjax,
@@ -57,6 +60,7 @@ def setup(app: Sphinx) -> dict:
         mathjax,
         theme,
         page_assets,
+        bundles,
         provenance,
         execution,
         launch,

@@ -33,8 +33,8 @@ STYLES = {
 }
 # Classes that size or animate an icon rather than name one (kept on the SVG).
 MODIFIERS = re.compile(r"fa-(?:\d+x|xs|sm|lg|xl|2xs|2xl|fw|spin|pulse|border|inverse|flip.*)$")
-# <i class="fa-solid fa-sun fa-lg"></i>, with perhaps more attributes, and nothing inside.
-ICON_ELEMENT = re.compile(r'<i class="([^"]*\bfa[-\w]*[^"]*)"([^>]*)>\s*</i>')
+# <i class="fa-solid fa-sun fa-lg"></i> (or a <span>), perhaps more attributes, nothing inside.
+ICON_ELEMENT = re.compile(r'<(i|span) class="([^"]*\bfa[-\w]*[^"]*)"([^>]*)>\s*</\1>')
 # One icon in fontawesome.js: name: [width, height, [aliases], "unicode", "path" | [paths]]
 ICON_ENTRY = r':\[(\d+),(\d+),\[([^\]]*)\],"[0-9a-f]+",("[^"]*"|\[[^\]]*\])\]'
 # Where fontawesome.js hands a style's icons to its library: d("fas",p)
@@ -111,9 +111,9 @@ def svg_for(classes: str, attributes: str = "") -> str | None:
 
 
 def inline_icons(page: str) -> Markup:
-    """``page`` with each Font Awesome ``<i>`` icon replaced by its inline SVG."""
+    """``page`` with each Font Awesome ``<i>`` or ``<span>`` icon replaced by its inline SVG."""
 
     def replace(match: re.Match) -> str:
-        return svg_for(match.group(1), match.group(2)) or match.group(0)
+        return svg_for(match.group(2), match.group(3)) or match.group(0)
 
     return Markup(ICON_ELEMENT.sub(replace, str(page)))

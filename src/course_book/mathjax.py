@@ -84,7 +84,7 @@ def combined_script(source: Path) -> bytes:
     return b"\n;\n".join(parts) + b"\n"
 
 
-def copy_mathjax(app: Sphinx, exception) -> None:
+def copy_mathjax(app: Sphinx, exception: BaseException | None = None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     source = mathjax_dir()
@@ -100,5 +100,6 @@ def copy_mathjax(app: Sphinx, exception) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", use_local_mathjax, priority=900)
-    app.connect("build-finished", copy_mathjax)
+    # when the build starts, so that the pages written after it get its checksum (?v=...)
+    app.connect("builder-inited", copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

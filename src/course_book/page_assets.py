@@ -13,6 +13,11 @@ its first figure 1.5 to 1.7 s after navigation. What it takes away, every page:
 - sphinx-design's stylesheet and script on pages without a sphinx-design component, and
   sphinx-togglebutton's on pages without a toggle (a dropdown admonition or ``.toggle``).
 
+And what it defers: plotly.js (1.3 MB) and MathJax (0.8 MB) are not in the page's
+``<head>`` but named to a small inline loader (``static/course_lazy.js``) that adds each one
+when the first figure, or the first formula, comes within a screen's height of the
+viewport: at once for what the first screen shows, later or never for the rest.
+
 Both removals from the template are Jinja filters applied to the theme's own blocks
 (``templates/layout.html``), so the page keeps every other line the theme writes.
 """
@@ -20,21 +25,27 @@ Both removals from the template are Jinja filters applied to the theme's own blo
 from __future__ import annotations
 
 import filecmp
+import json
 import re
 import shutil
+import zlib
 from pathlib import Path
 
 from docutils import nodes
 from markupsafe import Markup
 from sphinx.application import Sphinx
+from sphinx.builders.html._assets import _JavaScript
 from sphinx.config import Config
 
 from course_book.common import STATIC_DIR
 from course_book.icons import inline_icons
+from course_book.mathjax import PAGE_SCRIPT
+from course_book.plotly_figures import COURSE_BUNDLE_JS, PLOTLY_JS, PLOTLY_SCRIPT_ID
 
 __all__ = [
     "TEMPLATES_DIR",
     "copy_changed_static_files",
+    "lazy_load_scripts",
     "prune_page_assets",
     "setup",
     "unused_assets",
@@ -93,6 +104,47 @@ def unused_assets(doctree: nodes.Node | None) -> frozenset[str]:
     return frozenset(unused)
 
 
+# Scripts loaded by course_lazy.js: file name -> (the elements that need it, the script's id,
+# whether it goes first: the figure in view is drawn before MathJax takes the main thread).
+LAZY_SCRIPTS = {
+    COURSE_BUNDLE_JS: ("figure.cu-plotly", PLOTLY_SCRIPT_ID, True),
+    PLOTLY_JS: ("figure.cu-plotly", PLOTLY_SCRIPT_ID, True),
+    f"mathjax/{PAGE_SCRIPT}": (".math", "", False),
+}
+LAZY_LOADER = STATIC_DIR / "course_lazy.js"
+
+
+def _checksum(path: Path) -> str:
+    """Sphinx's cache-busting checksum of a static file (CRC32), or "" if it is not there."""
+    return f"{zlib.crc32(path.read_bytes()):08x}" if path.is_file() else ""
+
+
+def lazy_load_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Take :data:`LAZY_SCRIPTS` out of the page's ``<head>``; name them to the lazy loader."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    entries, kept = [], []
+    for script in scripts:
+        filename = str(getattr(script, "filename", "") or "").removeprefix("_static/")
+        if filename in LAZY_SCRIPTS:
+            selector, script_id, first = LAZY_SCRIPTS[filename]
+            src = context["pathto"](f"_static/{filename}", 1)
+            checksum = _checksum(Path(app.outdir) / "_static" / filename)
+            src = f"{src}?v={checksum}" if checksum else src
+            entries.append({"src": src, "id": script_id, "selector": selector, "first": first})
+        else:
+            kept.append(script)
+    if not entries:
+        return
+    loader = LAZY_LOADER.read_text(encoding="utf-8")
+    body = f"window.cuLazyScripts = {json.dumps(entries)};\n{loader}"
+    # Into the page's own list: theme.drop_thebe_scripts has given the page a copy of the
+    # builder's, so app.add_js_file would no longer reach it.
+    kept.append(_JavaScript(None, body=body, priority=900))
+    scripts[:] = kept
+
+
 def prune_page_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """Drop from the page's stylesheets and scripts what :func:`unused_assets` names."""
     unused = unused_assets(doctree)
@@ -147,5 +199,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", copy_changed_static_files)
     app.connect("builder-inited", register_filters)
     # after every extension has added its files to the page (the default priority is 500)
+    app.connect("html-page-context", lazy_load_scripts, priority=850)
     app.connect("html-page-context", prune_page_assets, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -181,9 +181,9 @@ def add_plotly_scripts(app: Sphinx, pagename, templatename, context, doctree) ->
     if not figures:
         return
     types = set().union(*(node.get("trace_types", ["scatter"]) for node in figures))
-    # plotly.js is async: it parses while the page does, and DOMContentLoaded does not wait
-    # for it. course_plotly.js (small, deferred: it needs the parsed page) draws each figure
-    # once both are there, in whichever order they come.
+    # plotly.js is async, and course_book.page_assets hands it to the lazy loader, which adds
+    # it when a figure comes near. course_plotly.js (small, deferred: it needs the parsed
+    # page) draws each figure once both are there.
     app.add_js_file(bundle_for(types), **{"async": "async", "id": PLOTLY_SCRIPT_ID})
     app.add_js_file("course_plotly.js", defer="defer")
 
@@ -209,7 +209,7 @@ def _copy_if_changed(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
-def copy_plotly_js(app: Sphinx, exception) -> None:
+def copy_plotly_js(app: Sphinx, exception: BaseException | None = None) -> None:
     """Copy both plotly.js bundles into ``_static`` (skipped when unchanged)."""
     if exception is not None or app.builder.format != "html":
         return
@@ -231,5 +231,6 @@ def setup(app: Sphinx) -> dict:
     app.add_css_file("course_utils.css")
     app.connect("builder-inited", warn_on_stale_bundle)
     app.connect("html-page-context", add_plotly_scripts)
-    app.connect("build-finished", copy_plotly_js)
+    # when the build starts, so that the pages written after it get its checksum (?v=...)
+    app.connect("builder-inited", copy_plotly_js)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

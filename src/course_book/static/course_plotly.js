@@ -5,8 +5,8 @@
  * frames) and an empty <div class="cu-plotly-canvas">. Figures are drawn when
  * they come near the viewport, and redrawn with matching colours when the
  * reader switches the theme between light and dark. No network access.
- * plotly.js loads async (see course_book.plotly_figures): figures are observed
- * once it has run, whichever of the two scripts comes first.
+ * plotly.js is loaded by course_lazy.js when a figure comes near (see
+ * course_book.page_assets): figures are observed once it has run.
  */
 (function () {
   "use strict";
@@ -159,16 +159,23 @@
     });
   }
 
-  // plotly.js loads async (id cu-plotly-js): it may run before or after this script.
+  // plotly.js is added by course_lazy.js (id cu-plotly-js) when a figure comes near: it
+  // may run before or after this script, or later, or never.
   function whenPlotlyReady(callback) {
     if (window.Plotly) {
       callback();
       return;
     }
-    var script = document.getElementById("cu-plotly-js");
-    if (script) {
-      script.addEventListener("load", callback, { once: true });
-    }
+    document.addEventListener(
+      "load",
+      function onLoad(event) {
+        if (event.target && event.target.id === "cu-plotly-js") {
+          document.removeEventListener("load", onLoad, true);
+          callback();
+        }
+      },
+      true // a script's load event does not bubble; it is seen on the way down
+    );
   }
 
   function start() {
