@@ -859,6 +859,22 @@ def test_pages_load_no_icon_script_no_search_index_and_few_files(site, open_tab)
         assert box and 10 <= box["height"] <= 40 and box["width"] > 5, f"{docname}: {box}"
 
 
+def test_search_from_a_chapter_finds_chapters(site, open_tab):
+    """Ctrl+K on a chapter (which no longer loads the search index) searches on search.html."""
+    tab = open_tab()
+    tab.goto("book/section2/sgd")
+    tab.page.keyboard.press("Control+k")
+    tab.page.keyboard.type("momentum")
+    tab.page.keyboard.press("Enter")
+    tab.page.wait_for_url(re.compile(r"/search\.html\?q=momentum"))
+    results = tab.page.locator("ul.search li")
+    expect(results.first).to_be_visible(timeout=TIMEOUT_MS)
+    hits = results.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert any("optimizers" in href for href in hits), hits
+    if tab.errors:
+        pytest.fail(listing("searching", tab.errors))
+
+
 # --- 6. a measurement, not a test of speed ---------------------------------------------
 
 
