@@ -506,6 +506,14 @@ def test_the_publishing_build_installs_the_lock_with_hashes():
     assert "pip check" in scripts[install]  # the lock names every dependency
 
 
+def test_the_publishing_build_rehearses_the_data_path_before_building():
+    scripts = [str(step.get("run", "")) for step in jobs(publish_workflow())["build"]["steps"]]
+    install = next(i for i, script in enumerate(scripts) if "requirements.lock" in script)
+    rehearsal = next(i for i, script in enumerate(scripts) if "tests/test_rehearsal.py" in script)
+    build = next(i for i, script in enumerate(scripts) if "make book" in script)
+    assert install < rehearsal < build
+
+
 def test_publish_workflow_shape():
     workflow = yaml.safe_load((GITHUB / "workflows" / "publish.yml").read_text(encoding="utf-8"))
     assert triggers(workflow) == TRUSTED_TRIGGERS

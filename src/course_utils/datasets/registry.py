@@ -57,7 +57,9 @@ from course_utils.datasets.download import (
     fetch,
     recorded_check,
 )
+from course_utils.datasets.mirror import mirror_origin, mirrored
 from course_utils.datasets.quick import build_once, read_manifest
+from course_utils.datasets.transfer import allow_loopback_http
 from course_utils.profile import current_profile
 from course_utils.provenance import DataSource, record_data_source
 
@@ -68,6 +70,7 @@ __all__ = [
     "QuickSource",
     "RemoteFile",
     "dataset_path",
+    "full_data_root",
     "get_dataset",
     "register",
 ]
@@ -495,26 +498,35 @@ def _origin(entry: DatasetEntry, root: Path) -> str:
     return "; ".join(parts)
 
 
+def _fetch_full(r: RemoteFile, downloads: Path) -> Path:
+    """One canonical download: from its URL, checked as the registry says; or, when a data
+    mirror is set (a rehearsal), its miniature from the mirror, checked against the SHA-256
+    that the mirror's manifest gives (:mod:`course_utils.datasets.mirror`)."""
+    copy = mirrored(r.url)
+    if copy is not None:
+        with allow_loopback_http():
+            return fetch(copy.url, copy.known_hash, downloads, r.fname)
+    return fetch(
+        r.url, r.known_hash, downloads, r.fname, r.unverified_reason, r.head_check, r.sha256
+    )
+
+
+def full_data_root() -> Path:
+    """Where full-profile data is cached: the data folder; in a rehearsal (a data mirror is
+    set), its ``rehearsal/`` folder, so that a miniature never stands where the real data does."""
+    return data_dir() / "rehearsal" if mirror_origin() else data_dir()
+
+
 def _full_root(entry: DatasetEntry) -> Path:
-    root = data_dir() / entry.name / "full"
+    base = full_data_root()
+    root = base / entry.name / "full"
     if not root.is_dir():
         if entry.manual:
             raise ManualDownloadRequired(entry.manual.format(root=root))
-        downloads = data_dir() / entry.name / "downloads"
+        downloads = base / entry.name / "downloads"
 
         def build(out: Path) -> dict:
-            files = {
-                r.fname: fetch(
-                    r.url,
-                    r.known_hash,
-                    downloads,
-                    r.fname,
-                    r.unverified_reason,
-                    r.head_check,
-                    r.sha256,
-                )
-                for r in entry.full
-            }
+            files = {r.fname: _fetch_full(r, downloads) for r in entry.full}
             manifest = entry.prepare(files, out, max_extracted=entry.max_extracted)
             return {**manifest, "downloads": _download_notes(entry, downloads)}
 
@@ -532,9 +544,20 @@ def _full_root(entry: DatasetEntry) -> Path:
                 error.archive,
                 error.cause,
             ) from error
-    record_data_source(
-        DataSource(entry.title, _origin(entry, root), read_manifest(root).get("items"))
-    )
+    origin = mirror_origin()
+    if origin is not None:
+        title = f"{entry.title}, a rehearsal miniature (not the real data)"
+        source = (
+            f"the local data mirror {origin}, in the canonical format of "
+            + ", ".join(r.url for r in entry.full)
+            if entry.full
+            else f"a rehearsal miniature placed in {root}"
+        )
+        record_data_source(DataSource(title, source, read_manifest(root).get("items")))
+    else:
+        record_data_source(
+            DataSource(entry.title, _origin(entry, root), read_manifest(root).get("items"))
+        )
     return _check_layout(entry, root)
 
 

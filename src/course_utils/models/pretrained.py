@@ -43,6 +43,9 @@ from torchvision.models import get_model, get_model_weights
 
 from course_utils.datasets.download import cached_sha256, check_url, stream_to_file
 from course_utils.datasets.leftovers import sweep_leftovers
+from course_utils.datasets.mirror import MirroredFile, mirrored
+from course_utils.datasets.registry import full_data_root
+from course_utils.datasets.transfer import allow_loopback_http
 from course_utils.profile import current_profile
 from course_utils.provenance import DataSource, record_data_source
 
@@ -196,6 +199,9 @@ def download_weights(url: str) -> Path:
     no longer matches raises :class:`WeightsFileError` saying how to re-download it.
     """
     check_url(url)
+    copy = mirrored(url)
+    if copy is not None:
+        return _download_mirrored(url, copy)
     fname = Path(urlsplit(url).path).name
     match = HASH_PREFIX.search(fname)
     if match is None:
@@ -225,6 +231,35 @@ def download_weights(url: str) -> Path:
                 f"{url}: the downloaded file's SHA-256 is {sha256}, which does not start with "
                 f"the {prefix} its name carries; nothing was kept. Run again to retry; if it "
                 "fails again, the file at that address is not the one published."
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _download_mirrored(url: str, copy: MirroredFile) -> Path:
+    """A rehearsal's weights file (:mod:`course_utils.datasets.mirror`): random weights of the
+    right architecture under the canonical name, from the local mirror, verified against the
+    whole-file SHA-256 the mirror's manifest gives, and kept in the rehearsal's own folder,
+    never in the torch cache where the published weights go."""
+    fname = Path(urlsplit(url).path).name
+    folder = full_data_root() / "checkpoints"
+    expected = copy.known_hash.removeprefix("sha256:")
+    target = folder / fname
+    if target.is_file() and cached_sha256(target) == expected:
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{fname}.partial-", dir=folder)
+    os.close(fd)
+    try:
+        with allow_loopback_http():
+            _, sha256 = stream_to_file(copy.url, tmp)
+        if sha256 != expected:
+            raise WeightsFileError(
+                f"{copy.url}: SHA-256 {sha256}, but the mirror's manifest gives {expected}; "
+                "nothing was kept"
             )
         os.replace(tmp, target)
     except BaseException:

@@ -1,0 +1,193 @@
+"""The full profile's data path rehearsed offline: every dataset of the registry downloaded
+from a local mirror of miniatures in the canonical formats, verified, extracted, prepared and
+loaded by the loaders the chapters use (course_utils.datasets.mirror and .miniatures)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import REPO
+
+from course_utils.collab import read_ratings
+from course_utils.datasets import dataset_path, registry
+from course_utils.datasets.miniatures import (
+    BOOK_ARCHITECTURES,
+    MINIATURES,
+    build_mirror,
+    place_manual_miniatures,
+    random_weights,
+    serve_mirror,
+)
+from course_utils.datasets.mirror import MIRROR_ENV_VAR, MirrorError, mirror_origin, mirrored
+from course_utils.models.pretrained import ARCHITECTURES, create_body, default_weights
+from course_utils.profile import PROFILES
+from course_utils.provenance import _sources
+from course_utils.text.corpus import read_corpus, read_sentiment_folders
+from course_utils.vision import ImageData
+
+DOWNLOADED = sorted(name for name, entry in registry.REGISTRY.items() if entry.full)
+MANUAL = sorted(name for name, entry in registry.REGISTRY.items() if entry.manual)
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("mirror")
+    files = build_mirror(folder)
+    with serve_mirror(folder) as origin:
+        yield {"folder": folder, "origin": origin, "files": files}
+
+
+@pytest.fixture
+def rehearsal(mirror, tmp_path, monkeypatch) -> Path:
+    """A data folder of its own, the mirror set: what ``make rehearsal`` sets up."""
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv(MIRROR_ENV_VAR, mirror["origin"])
+    saved = dict(_sources)
+    _sources.clear()
+    yield tmp_path / "data"
+    _sources.clear()
+    _sources.update(saved)
+
+
+def test_the_mirror_holds_a_miniature_of_every_download(mirror):
+    urls = {r.url for entry in registry.REGISTRY.values() for r in entry.full}
+    weights = {default_weights(arch).url for arch in BOOK_ARCHITECTURES}
+    assert set(mirror["files"]) == urls | weights
+    for url, note in mirror["files"].items():
+        data = (mirror["folder"] / note["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == note["sha256"], url
+        if url in urls:
+            assert 0 < len(data) < 500_000, f"{url}: a miniature, not a copy"
+    # the same bytes on every build: the manifest can be compared across machines
+    again = build_mirror(mirror["folder"].parent / "again")
+    assert again == mirror["files"]
+    assert set(MINIATURES) == {r.fname for e in registry.REGISTRY.values() for r in e.full}
+
+
+@pytest.mark.parametrize("name", DOWNLOADED)
+def test_download_verify_extract_prepare_load(rehearsal, mirror, name):
+    root = dataset_path(name, "full")
+    # under the rehearsal folder, never where the real full data is cached
+    assert root == rehearsal / "rehearsal" / name / "full"
+    assert not (rehearsal / name).exists()
+    entry = registry.get_dataset(name)
+    for remote in entry.full:
+        assert (rehearsal / "rehearsal" / name / "downloads" / remote.fname).is_file()
+    (source,) = [s for s in _sources.values() if entry.title in s.name]
+    assert "rehearsal miniature" in source.name and mirror["origin"] in source.origin
+    if name in ("dogscats", "pets", "cifar10", "mnist"):
+        # the full profile's loader at its image size, with worker processes
+        dls = ImageData.from_paths(root, size=224, bs=4, num_workers=2)
+        x, y = next(iter(dls.train_dl))
+        assert x.shape == (4, 3, 224, 224) and y.shape == (4,)
+        assert len(dls.classes) == {"dogscats": 2, "pets": 3, "cifar10": 10, "mnist": 10}[name]
+        if name == "dogscats":
+            assert len(list((root / "test").iterdir())) == 4  # test1/ renamed test/
+    elif name == "imdb":
+        texts, labels = read_sentiment_folders(root, "train")
+        assert len(texts) == 16 and set(np.unique(labels)) == {0, 1}
+        assert len(list((root / "train" / "unsup").iterdir())) == 4
+    elif name == "nietzsche":
+        assert "HAMLET" in read_corpus(root).upper()
+    elif name == "movielens":
+        ratings = read_ratings(root / "ratings.csv")
+        assert len(ratings) == 2_000 and ratings["rating"].between(1, 5).all()
+        movies = (root / "movies.csv").read_text(encoding="utf-8")
+        assert "Toy Story" in movies or len(movies.splitlines()) > 100
+    else:
+        pytest.fail(f"add a load check for {name}")
+
+
+def test_the_mirror_has_weights_for_every_architecture_the_book_names():
+    named = set()
+    for page in (REPO / "book").rglob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        named |= {arch for arch in ARCHITECTURES if f'"{arch}"' in text}
+    assert named and named <= set(BOOK_ARCHITECTURES), named
+
+
+def test_pretrained_weights_come_from_the_mirror_and_load_strictly(rehearsal, torch_home):
+    body = create_body("resnet34", pretrained=True)
+    fname = Path(default_weights("resnet34").url).name  # the canonical name: resnet34-b627a593.pth
+    kept = rehearsal / "rehearsal" / "checkpoints" / fname
+    assert kept.is_file()
+    assert not torch_home.exists() or not any(torch_home.iterdir())  # the real cache: untouched
+    expected = random_weights("resnet34")
+    import torch
+
+    state = torch.load(io.BytesIO(expected), weights_only=True)
+    assert torch.equal(body[0].weight, state["conv1.weight"])
+    assert create_body("resnet34", pretrained=True) is not None  # the kept file, checked again
+    kept.write_bytes(kept.read_bytes()[:-10] + b"0123456789")  # altered: fetched anew
+    create_body("resnet34", pretrained=True)
+    assert kept.read_bytes() == expected
+
+
+@pytest.mark.parametrize("name", MANUAL)
+def test_manual_layouts_are_read_from_the_rehearsal_folder(rehearsal, name):
+    with pytest.raises(registry.ManualDownloadRequired):
+        dataset_path(name, "full")
+    assert sorted(place_manual_miniatures(registry.full_data_root())) == MANUAL
+    root = dataset_path(name, "full")
+    if name == "rossmann":
+        from course_utils.tabular.rossmann import prepare
+
+        prepared = prepare(PROFILES["full"])
+        assert len(prepared.train) > 500 and len(prepared.valid) > 0
+        assert "StoreType" in prepared.cat_names or "StoreType" in prepared.train.columns
+    else:
+        dls = ImageData.from_csv(root, size=224, bs=4, num_workers=0)
+        x, y = next(iter(dls.train_dl))
+        assert x.shape == (4, 3, 224, 224) and y.shape[0] == 4 and y.ndim == 2  # multi-label
+
+
+def test_a_tampered_miniature_is_refused_and_nothing_is_kept(mirror, rehearsal, tmp_path):
+    folder = tmp_path / "tampered"
+    shutil.copytree(mirror["folder"], folder)
+    path = folder / mirror["files"][registry.get_dataset("movielens").full[0].url]["path"]
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with serve_mirror(folder) as origin, pytest.MonkeyPatch.context() as patch:
+        patch.setenv(MIRROR_ENV_VAR, origin)
+        with pytest.raises(ValueError, match="SHA256 hash of downloaded file"):
+            dataset_path("movielens", "full")
+    downloads = rehearsal / "rehearsal" / "movielens" / "downloads"
+    assert not downloads.exists() or not any(downloads.iterdir())
+    assert not (rehearsal / "rehearsal" / "movielens" / "full").exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://example.org",
+        "http://example.org:8765",
+        "http://localhost:8765",  # a name, which the hosts file decides: refused
+        "http://127.0.0.1:8765/elsewhere",
+        "ftp://127.0.0.1:8765",
+    ],
+)
+def test_only_a_loopback_mirror_is_accepted(monkeypatch, value):
+    monkeypatch.setenv(MIRROR_ENV_VAR, value)
+    with pytest.raises(MirrorError, match="127.0.0.1"):
+        mirror_origin()
+    with pytest.raises(MirrorError):
+        dataset_path("movielens", "full")
+
+
+def test_a_url_the_mirror_does_not_hold_is_refused(mirror, rehearsal):
+    with pytest.raises(MirrorError, match="does not hold https://example.org/other.zip"):
+        mirrored("https://example.org/other.zip")
+    manifest = json.loads((mirror["folder"] / "manifest.json").read_text())
+    assert "https://example.org/other.zip" not in manifest["files"]
+
+
+def test_without_a_mirror_nothing_changes(monkeypatch):
+    monkeypatch.delenv(MIRROR_ENV_VAR, raising=False)
+    assert mirror_origin() is None and mirrored("https://example.org/x.zip") is None
