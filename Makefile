@@ -7,6 +7,7 @@
 #   make unit                   the fast tests: no built site, no browser, none marked slow
 #   make fixtures               the slow ones: fixture books built by Sphinx, kernels, subprocesses
 #   make lint                   ruff check + ruff format --check, and ruff over the chapters' code
+#   make rehearsal              every chapter's full-profile code, offline, on miniatures (CPU)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,7 +15,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.course-installed
 BUILD_FLAGS := --warningiserror --nitpick --keep-going
 
-.PHONY: venv book test unit fixtures notebooks chapter lint clean
+.PHONY: venv book test unit fixtures notebooks chapter lint rehearsal clean
 
 venv: $(STAMP)
 
@@ -52,6 +53,11 @@ chapter: notebooks
 	@tmp=$$(mktemp -d) && cp _build/launch/$(basename $(NB)).ipynb $$tmp/ && \
 	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 -p no:cacheprovider -o filterwarnings= \
 		$$tmp/$(notdir $(basename $(NB))).ipynb; status=$$?; rm -rf $$tmp; exit $$status
+
+# The full profile rehearsed: the chapters' launch notebooks run with COURSE_PROFILE=full on a
+# local mirror of miniature datasets and random weights files (course_book.rehearsal)
+rehearsal: venv
+	$(BIN)/python -m course_book.rehearsal
 
 lint: notebooks
 	$(BIN)/ruff check .

@@ -12,22 +12,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import REPO, notebook_page
 
 from course_utils.collab import read_ratings
 from course_utils.datasets import dataset_path, registry
 from course_utils.datasets.miniatures import (
-    BOOK_ARCHITECTURES,
+    BOOK_WEIGHTS,
     MINIATURES,
     build_mirror,
     place_manual_miniatures,
+    published_weights,
     random_weights,
     serve_mirror,
 )
 from course_utils.datasets.mirror import MIRROR_ENV_VAR, MirrorError, mirror_origin, mirrored
 from course_utils.models.pretrained import ARCHITECTURES, create_body, default_weights
-from course_utils.profile import PROFILES
+from course_utils.profile import PROFILES, REHEARSAL_ENV_VAR, ProfileError, current_profile
 from course_utils.provenance import _sources
+from course_utils.report import ClaimError, claim, unmet_claims
 from course_utils.text.corpus import read_corpus, read_sentiment_folders
 from course_utils.vision import ImageData
 
@@ -57,7 +59,7 @@ def rehearsal(mirror, tmp_path, monkeypatch) -> Path:
 
 def test_the_mirror_holds_a_miniature_of_every_download(mirror):
     urls = {r.url for entry in registry.REGISTRY.values() for r in entry.full}
-    weights = {default_weights(arch).url for arch in BOOK_ARCHITECTURES}
+    weights = {published_weights(name)[0] for name in BOOK_WEIGHTS}
     assert set(mirror["files"]) == urls | weights
     for url, note in mirror["files"].items():
         data = (mirror["folder"] / note["path"]).read_bytes()
@@ -91,13 +93,13 @@ def test_download_verify_extract_prepare_load(rehearsal, mirror, name):
             assert len(list((root / "test").iterdir())) == 4  # test1/ renamed test/
     elif name == "imdb":
         texts, labels = read_sentiment_folders(root, "train")
-        assert len(texts) == 16 and set(np.unique(labels)) == {0, 1}
+        assert len(texts) == 2_000 and set(np.unique(labels)) == {0, 1}
         assert len(list((root / "train" / "unsup").iterdir())) == 4
     elif name == "nietzsche":
         assert "HAMLET" in read_corpus(root).upper()
     elif name == "movielens":
         ratings = read_ratings(root / "ratings.csv")
-        assert len(ratings) == 2_000 and ratings["rating"].between(1, 5).all()
+        assert len(ratings) == 20_000 and ratings["rating"].between(1, 5).all()
         movies = (root / "movies.csv").read_text(encoding="utf-8")
         assert "Toy Story" in movies or len(movies.splitlines()) > 100
     else:
@@ -109,7 +111,7 @@ def test_the_mirror_has_weights_for_every_architecture_the_book_names():
     for page in (REPO / "book").rglob("*.md"):
         text = page.read_text(encoding="utf-8")
         named |= {arch for arch in ARCHITECTURES if f'"{arch}"' in text}
-    assert named and named <= set(BOOK_ARCHITECTURES), named
+    assert named and named <= set(BOOK_WEIGHTS), named
 
 
 def test_pretrained_weights_come_from_the_mirror_and_load_strictly(rehearsal, torch_home):
@@ -191,3 +193,96 @@ def test_a_url_the_mirror_does_not_hold_is_refused(mirror, rehearsal):
 def test_without_a_mirror_nothing_changes(monkeypatch):
     monkeypatch.delenv(MIRROR_ENV_VAR, raising=False)
     assert mirror_origin() is None and mirrored("https://example.org/x.zip") is None
+
+
+# --- the rehearsal profile, claims, and a chapter rehearsed --------------------------------
+
+
+def test_a_rehearsal_is_the_full_profile_on_a_mirror_only(monkeypatch):
+    monkeypatch.setenv(REHEARSAL_ENV_VAR, "1")
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.delenv(MIRROR_ENV_VAR, raising=False)
+    with pytest.raises(ProfileError, match="COURSE_DATA_MIRROR"):
+        current_profile()
+    monkeypatch.setenv(MIRROR_ENV_VAR, "http://127.0.0.1:8765")
+    profile = current_profile()
+    assert profile.rehearsal and profile.name == "full" and profile.pretrained
+    assert profile.image_size == PROFILES["full"].image_size  # the full profile's shapes
+    assert profile.epochs < PROFILES["full"].epochs  # its fits cut short
+    monkeypatch.setenv("COURSE_PROFILE", "quick")
+    with pytest.raises(ProfileError, match="COURSE_PROFILE=full"):
+        current_profile()
+    monkeypatch.setenv(REHEARSAL_ENV_VAR, "0")
+    assert not current_profile().rehearsal
+
+
+def test_a_claim_is_an_assertion_except_in_a_rehearsal(monkeypatch, capsys):
+    monkeypatch.delenv(REHEARSAL_ENV_VAR, raising=False)
+    assert claim(0.99 > 0.98, "accuracy above 98%") is True
+    with pytest.raises(ClaimError, match="accuracy above 98%") as raised:
+        claim(0.5 > 0.98, "accuracy above 98%")
+    assert isinstance(raised.value, AssertionError)  # what `assert` raised before
+    before = len(unmet_claims())
+    monkeypatch.setenv(REHEARSAL_ENV_VAR, "1")
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.setenv(MIRROR_ENV_VAR, "http://127.0.0.1:8765")
+    assert claim(0.5 > 0.98, "accuracy above 98%: 0.5") is False
+    assert unmet_claims()[before:] == ["accuracy above 98%: 0.5"]
+    assert "[rehearsal] not asserted" in capsys.readouterr().out
+
+
+def test_the_lr_finder_reports_a_flat_sweep_in_a_rehearsal(monkeypatch):
+    from course_utils.lr_finder import LRFinderResult, NoClearMinimum
+
+    flat = LRFinderResult(lrs=[1e-5, 1e-4, 1e-3], losses=[2.0] * 3, smoothed_losses=[2.0] * 3)
+    monkeypatch.delenv(REHEARSAL_ENV_VAR, raising=False)
+    with pytest.raises(NoClearMinimum):
+        flat.suggestion  # noqa: B018
+    monkeypatch.setenv(REHEARSAL_ENV_VAR, "1")
+    monkeypatch.setenv("COURSE_PROFILE", "full")
+    monkeypatch.setenv(MIRROR_ENV_VAR, "http://127.0.0.1:8765")
+    assert flat.suggestion == pytest.approx(flat.lr_at_min_loss / 10)
+    assert "clear minimum" in unmet_claims()[-1]
+
+
+CONFIG = "repository:\n  url: https://github.com/example/course\n"
+
+
+def test_a_broken_full_only_branch_fails_the_rehearsal(tmp_path):
+    """The rehearsal runs the full profile's branches: one broken on purpose fails it, and a
+    claim only the real data can meet is reported; the quick profile never saw either."""
+    from course_book.rehearsal import rehearse
+
+    (tmp_path / "_config.yml").write_text(CONFIG)
+    (tmp_path / ".binder").mkdir()  # the launch tree copies Binder's environment
+    shutil.copyfile(
+        REPO / ".binder" / "requirements.txt", tmp_path / ".binder" / "requirements.txt"
+    )
+    good = """
+        from course_utils.datasets import dataset_path
+        from course_utils.profile import current_profile
+        from course_utils.report import claim
+
+        profile = current_profile()
+        root = dataset_path("movielens")
+        lines = (root / "ratings.csv").read_text().splitlines()
+        assert profile.name == "full" and profile.rehearsal
+        claim(len(lines) == 100_001, "MovieLens 100k: 100,000 ratings")
+    """
+    broken = """
+        from course_utils.profile import current_profile
+
+        if current_profile().name == "full":
+            columns = {"Sales": 1}["Salse"]  # a typo only the full branch has
+    """
+    for name, cell in (("good", good), ("broken", broken)):
+        path = tmp_path / "book" / f"{name}.md"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(notebook_page(name, cell, provenance=False))
+    good_result, broken_result = rehearse(
+        tmp_path, ["book/good", "book/broken"], tmp_path / "work", jobs=1
+    )
+    assert good_result.error is None, good_result.error
+    assert good_result.unmet == ["MovieLens 100k: 100,000 ratings"]
+    assert broken_result.error is not None and "KeyError" in broken_result.error
+    assert "Salse" in broken_result.error

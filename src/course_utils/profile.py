@@ -11,17 +11,34 @@ them, so the same code runs in two profiles:
     downloaded and checksummed, pretrained weights, the real number of epochs.
 
 Choose with the environment variable ``COURSE_PROFILE=quick|full``.
+
+A **rehearsal** of the full profile (``COURSE_PROFILE=full`` and ``COURSE_REHEARSAL=1``) runs
+the full profile's code (its branches, image size, architectures, pretrained-weights path and
+data path) on miniatures of the canonical data served by a local mirror
+(:mod:`course_utils.datasets.mirror`, which it requires), with the fits cut to a few
+batches: the profile's name stays ``"full"``, ``rehearsal`` is true, and the sizes that only
+set how long training runs are small. What only the real data can show (an accuracy, a
+"beats") is reported rather than asserted in a rehearsal (:func:`course_utils.report.claim`).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
-__all__ = ["PROFILES", "Profile", "ProfileError", "current_profile", "default_device"]
+__all__ = [
+    "PROFILES",
+    "REHEARSAL_ENV_VAR",
+    "Profile",
+    "ProfileError",
+    "current_profile",
+    "default_device",
+    "rehearsal_of",
+]
 
 ENV_VAR = "COURSE_PROFILE"
+REHEARSAL_ENV_VAR = "COURSE_REHEARSAL"
 
 
 class ProfileError(ValueError):
@@ -49,6 +66,7 @@ class Profile:
     # chapters; the chapters that fine-tune one cap their training images here instead
     finetune_items: int | None
     lr_find_iters: int  # mini-batches of a learning-rate sweep
+    rehearsal: bool = False  # the full profile's code on miniature data (see the module doc)
 
     @property
     def is_quick(self) -> bool:
@@ -93,9 +111,34 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def rehearsal_of(profile: Profile) -> Profile:
+    """``profile`` (the full one) as a rehearsal: its code and shapes, a few batches of fits."""
+    return replace(
+        profile,
+        description=f"a rehearsal of the {profile.name} profile: its code on miniature data "
+        "from a local mirror, fits cut to a few batches (the numbers mean nothing)",
+        epochs=1,
+        batch_size=4,
+        lr_find_iters=6,
+        rehearsal=True,
+    )
+
+
 def current_profile() -> Profile:
-    """The profile named by ``COURSE_PROFILE`` (``quick`` when unset or empty)."""
-    return _profile_named(os.environ.get(ENV_VAR, "").strip().lower() or "quick")
+    """The profile named by ``COURSE_PROFILE`` (``quick`` when unset or empty); a rehearsal
+    of it when ``COURSE_REHEARSAL=1`` (the full profile only, and a data mirror is set)."""
+    profile = _profile_named(os.environ.get(ENV_VAR, "").strip().lower() or "quick")
+    if os.environ.get(REHEARSAL_ENV_VAR, "").strip() not in ("", "0"):
+        from course_utils.datasets.mirror import mirror_origin
+
+        if profile.name != "full" or mirror_origin() is None:
+            raise ProfileError(
+                f"{REHEARSAL_ENV_VAR}=1 rehearses the full profile on a local data mirror: set "
+                f"{ENV_VAR}=full and COURSE_DATA_MIRROR=http://127.0.0.1:PORT (make rehearsal "
+                "does both)"
+            )
+        return rehearsal_of(profile)
+    return profile
 
 
 @cache

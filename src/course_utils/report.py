@@ -12,6 +12,11 @@ asserting what it says, and glues it as markdown::
     glue("unfreeze_outcome", Markdown("Unfreezing improves on the head alone."))
     {glue:md}`unfreeze_outcome`
 
+A claim that only the real data can make true (an accuracy, "pretraining beats scratch") is
+asserted with :func:`claim` instead of ``assert``: the same failure in the quick and full
+profiles, a printed report in a rehearsal of the full profile, whose miniature data and
+few batches can show nothing of the kind (:mod:`course_utils.profile`).
+
 This is the protocol of ``myst_nb.glue`` (a display output whose metadata names
 the value, with its MIME types prefixed so that the cell shows nothing), written
 with IPython alone so that the notebooks students launch need no Sphinx package.
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["GLUE_PREFIX", "Markdown", "glue"]
+__all__ = ["GLUE_PREFIX", "ClaimError", "Markdown", "claim", "glue", "unmet_claims"]
 
 GLUE_PREFIX = "application/papermill.record/"  # what myst_nb looks for in a cell's outputs
 
@@ -59,3 +64,35 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
         {prefix + mime: data for mime, data in bundle.items()}, raw=True, metadata=metadata
     )
     return value
+
+
+_unmet: list[str] = []  # the claims a rehearsal reported instead of asserting
+
+
+class ClaimError(AssertionError):
+    """A claim about the run's results does not hold."""
+
+
+def claim(holds: bool, statement: str) -> bool:
+    """Assert ``statement`` (what the page says), which only the real data can make true.
+
+    In the quick and full profiles a false claim raises :class:`ClaimError` (an
+    ``AssertionError``), as ``assert`` would, with ``statement`` and the numbers in it. In a
+    rehearsal it is printed as not met and recorded (:func:`unmet_claims`), and the page goes
+    on: a rehearsal checks that the code runs, not what the miniature data shows.
+    """
+    from course_utils.profile import current_profile
+
+    holds = bool(holds)
+    if holds:
+        return True
+    if current_profile().rehearsal:
+        _unmet.append(statement)
+        print(f"[rehearsal] not asserted, as only the real data can show it: {statement}")
+        return False
+    raise ClaimError(statement)
+
+
+def unmet_claims() -> list[str]:
+    """The claims this kernel's rehearsal reported as not met, in order."""
+    return list(_unmet)

