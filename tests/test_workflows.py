@@ -512,6 +512,7 @@ def test_the_publishing_build_rehearses_the_data_path_before_building():
     rehearsal = next(i for i, script in enumerate(scripts) if "tests/test_rehearsal.py" in script)
     build = next(i for i, script in enumerate(scripts) if "make book" in script)
     assert install < rehearsal < build
+    assert "make rehearsal" in scripts[rehearsal]  # every chapter, not the data path alone
 
 
 def test_publish_workflow_shape():
