@@ -286,3 +286,11 @@ def test_a_broken_full_only_branch_fails_the_rehearsal(tmp_path):
     assert good_result.unmet == ["MovieLens 100k: 100,000 ratings"]
     assert broken_result.error is not None and "KeyError" in broken_result.error
     assert "Salse" in broken_result.error
+
+
+def test_the_mirror_is_built_from_the_command_line(tmp_path, capsys):
+    from course_utils.datasets.miniatures import main
+
+    assert main(["build", str(tmp_path)]) == 0
+    files = json.loads((tmp_path / "manifest.json").read_text())["files"]
+    assert f"{len(files)} miniatures" in capsys.readouterr().out

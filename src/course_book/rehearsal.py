@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ __all__ = ["ChapterResult", "main", "rehearse"]
 
 UNMET = re.compile(r"^\[rehearsal\] not asserted, as only the real data can show it: (.*)$", re.M)
 CELL_TIMEOUT_S = 600
+_KERNEL_START = threading.Lock()
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -85,7 +87,13 @@ def _run_notebook(path: Path, env: dict[str, str]) -> ChapterResult:
     start = time.perf_counter()
     error = None
     try:
-        client.execute(env=env)
+        # One kernel starts at a time: each picks free TCP ports in this process, and two
+        # picking at once can get the same one (ipykernel's heartbeat then fails to bind).
+        with _KERNEL_START:
+            client.km = client.create_kernel_manager()
+            client.start_new_kernel(env=env)
+            client.start_new_kernel_client()
+        client.execute()
     except CellExecutionError as failure:
         lines = [ANSI.sub("", line) for line in str(failure).strip().splitlines() if line.strip()]
         failing = [line.strip() for line in lines if line.lstrip().startswith("--->")]
