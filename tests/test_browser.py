@@ -539,6 +539,53 @@ def expect_figure_theme(figure: Locator, theme: str, where: str) -> None:
         assert colours["fontLuminance"] < 0.4, (where, colours)
 
 
+# Each button of a figure's button rows: (its label, contrast ratio of its text on its face).
+JS_BUTTON_CONTRASTS = """figure => {
+  const luminance = color => {  // WCAG's relative luminance of a CSS colour
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.fillStyle = color;
+    const hex = ctx.fillStyle;  // #rrggbb
+    return [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16) / 255)
+      .map(c => c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)
+      .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  };
+  const ratio = (a, b) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  return [...figure.querySelectorAll('g.updatemenu-button')].map(button => {
+    const face = button.querySelector('rect.updatemenu-item-rect').style.fill;
+    const text = button.querySelector('text.updatemenu-item-text').style.fill;
+    return [button.textContent, ratio(luminance(face), luminance(text))];
+  });
+}"""
+
+
+def test_every_button_is_readable_in_both_themes(site, open_tab):
+    """The text of every button, the pressed one included, contrasts with its face (4.5:1,
+    WCAG's bar for text) in the light and the dark theme."""
+    pages = [
+        (docname, index)
+        for docname in figure_pages(site)
+        for index, spec in enumerate(figure_specs(site, docname))
+        if not all(map(is_animation_menu, spec.get("layout", {}).get("updatemenus", [])))
+    ]
+    assert pages, "no figure of the book has a row of buttons"
+    docname, index = pages[0]
+    tab = open_tab()
+    tab.goto(docname)
+    figure = tab.figure(index)
+    for theme in ("light", "dark"):
+        switch_theme(tab, theme)
+        expect_figure_theme(figure, theme, f"{docname}, figure {index}")
+        contrasts = figure.evaluate(JS_BUTTON_CONTRASTS)
+        assert contrasts, f"{docname}, figure {index}: no button drawn"
+        unreadable = [f"{label!r}: {ratio:.1f}:1" for label, ratio in contrasts if ratio < 4.5]
+        if unreadable:
+            pytest.fail(listing(f"{docname}, figure {index}, {theme} theme", unreadable))
+
+
+def is_animation_menu(menu: dict) -> bool:
+    return all(button.get("method") == "animate" for button in menu.get("buttons", []))
+
+
 def test_figures_follow_the_dark_theme(site, open_tab):
     pages = figure_pages(site)
     assert pages, "no page of the book has a figure"

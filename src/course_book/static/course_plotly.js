@@ -23,6 +23,20 @@
     font: { color: "#e6e6e6" },
     xaxis: { gridcolor: "#3a3f44", zerolinecolor: "#555b61", linecolor: "#555b61" },
     yaxis: { gridcolor: "#3a3f44", zerolinecolor: "#555b61", linecolor: "#555b61" },
+    // Buttons: plotly.js paints the pressed one #F4FAFF whatever the layout says, so the
+    // dark theme's light text would vanish on it. The faces stay light, with dark text, and
+    // the unpressed ones grey enough for the pressed one to stand out.
+    updatemenudefaults: {
+      bgcolor: "#adb5bd",
+      bordercolor: "#8c959f",
+      font: { color: "#1e2124" },
+    },
+    sliderdefaults: {
+      bgcolor: "#3a3f44",
+      activebgcolor: "#8c959f",
+      bordercolor: "#8c959f",
+      font: { color: "#e6e6e6" },
+    },
   };
 
   function deepMerge(base, extra) {
