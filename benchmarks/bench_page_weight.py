@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import yaml
 from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+from course_book.common import toc_docnames
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
@@ -86,23 +87,6 @@ JS_LOAD = """() => {
     figures: document.querySelectorAll('figure.cu-plotly').length,
   };
 }"""
-
-
-def toc_docnames() -> list[str]:
-    """Every page of ``_toc.yml``, root first."""
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def add(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                names.append(entry["file"].removesuffix(".md"))
-            add(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        add(part.get("chapters", []))
-    add(toc.get("chapters", []))
-    return names
 
 
 class Handler(SimpleHTTPRequestHandler):
@@ -297,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in sites.values():
         if not (path / "index.html").is_file():
             sys.exit(f"no built site at {path} (make book)")
-    docnames = args.pages or toc_docnames()
+    docnames = args.pages or toc_docnames(REPO)
     runs = args.runs
     if args.quick:
         docnames, runs = docnames[:3], 1

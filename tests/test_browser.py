@@ -22,7 +22,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 from helpers import REPO
 from playwright.sync_api import (
@@ -38,6 +37,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from course_book.common import toc_docnames as book_toc
 
 pytestmark = pytest.mark.browser
 
@@ -136,19 +137,7 @@ JS_PAGE_WEIGHT = r"""() => {
 
 def toc_docnames() -> list[str]:
     """Every page of the table of contents, root first."""
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def add(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                names.append(entry["file"])
-            add(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        add(part.get("chapters", []))
-    add(toc.get("chapters", []))
-    return names
+    return book_toc(REPO)
 
 
 ROOT = toc_docnames()[0]

@@ -8,9 +8,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 from helpers import REPO
+
+from course_book.common import toc_docnames as book_toc
 
 pytestmark = pytest.mark.site
 
@@ -20,13 +21,8 @@ MAX_FIGURE_JSON_BYTES = 1_000_000
 
 
 def toc_docnames() -> list[str]:
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    names = [toc["root"]]
-    for part in toc.get("parts", []):
-        for chapter in part["chapters"]:
-            names.append(chapter["file"])
-            names.extend(section["file"] for section in chapter.get("sections", []))
-    return names
+    """Every page of the table of contents, root first."""
+    return book_toc(REPO)
 
 
 def notebook_docnames() -> list[str]:

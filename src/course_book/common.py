@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
 from sphinx.application import Sphinx
 from sphinx.config import Config
 
@@ -28,3 +29,21 @@ def json_for_script_tag(text: str) -> str:
     character: so neither ``</script>`` nor ``<!--`` can end or alter the tag.
     """
     return text.replace("<", "\\u003c")
+
+
+def toc_docnames(root: Path) -> list[str]:
+    """Every page of the book's ``_toc.yml`` under ``root``, in reading order, root first
+    (docnames: ``book/section1/numpy``)."""
+    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
+    names = [toc["root"]]
+
+    def add(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                names.append(entry["file"].removesuffix(".md"))
+            add(entry.get("sections", []))
+
+    for part in toc.get("parts", []):
+        add(part.get("chapters", []))
+    add(toc.get("chapters", []))
+    return names

@@ -28,13 +28,12 @@ import filecmp
 import json
 import re
 import shutil
-import zlib
 from pathlib import Path
 
 from docutils import nodes
 from markupsafe import Markup
 from sphinx.application import Sphinx
-from sphinx.builders.html._assets import _JavaScript
+from sphinx.builders.html._assets import _file_checksum, _JavaScript
 from sphinx.config import Config
 
 from course_book.common import STATIC_DIR
@@ -114,11 +113,6 @@ LAZY_SCRIPTS = {
 LAZY_LOADER = STATIC_DIR / "course_lazy.js"
 
 
-def _checksum(path: Path) -> str:
-    """Sphinx's cache-busting checksum of a static file (CRC32), or "" if it is not there."""
-    return f"{zlib.crc32(path.read_bytes()):08x}" if path.is_file() else ""
-
-
 def lazy_load_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """Take :data:`LAZY_SCRIPTS` out of the page's ``<head>``; name them to the lazy loader."""
     scripts = context.get("script_files")
@@ -130,7 +124,8 @@ def lazy_load_scripts(app: Sphinx, pagename, templatename, context, doctree) -> 
         if filename in LAZY_SCRIPTS:
             selector, script_id, first = LAZY_SCRIPTS[filename]
             src = context["pathto"](f"_static/{filename}", 1)
-            checksum = _checksum(Path(app.outdir) / "_static" / filename)
+            # Sphinx's own cache-busting checksum, as its <script> tags carry
+            checksum = _file_checksum(Path(app.outdir), f"_static/{filename}")
             src = f"{src}?v={checksum}" if checksum else src
             entries.append({"src": src, "id": script_id, "selector": selector, "first": first})
         else:

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-import yaml
+
+from course_book.common import toc_docnames
 
 __all__ = ["ChapterResult", "main", "rehearse"]
 
@@ -56,21 +57,7 @@ def chapters(root: Path) -> list[str]:
     """The notebook chapters of ``_toc.yml``, in order (``book/section1/numpy``...)."""
     from course_book.launch import is_notebook_markdown
 
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    names: list[str] = []
-
-    def add(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                name = entry["file"].removesuffix(".md")
-                if is_notebook_markdown(root / f"{name}.md"):
-                    names.append(name)
-            add(entry.get("sections", []))
-
-    for part in toc.get("parts", []):
-        add(part.get("chapters", []))
-    add(toc.get("chapters", []))
-    return names
+    return [name for name in toc_docnames(root) if is_notebook_markdown(root / f"{name}.md")]
 
 
 def _run_notebook(path: Path, env: dict[str, str]) -> ChapterResult:

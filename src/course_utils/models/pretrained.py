@@ -33,6 +33,7 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -220,18 +221,28 @@ def download_weights(url: str) -> Path:
                 "again to download it anew."
             )
         return target
-    folder.mkdir(parents=True, exist_ok=True)
-    sweep_leftovers(folder)  # the temporary files of downloads that were killed
-    fd, tmp = tempfile.mkstemp(prefix=f".{fname}.partial-", dir=folder)
-    os.close(fd)
-    try:
-        _, sha256 = stream_to_file(url, tmp)
+
+    def check(sha256: str) -> None:
         if not sha256.startswith(prefix):
             raise WeightsFileError(
                 f"{url}: the downloaded file's SHA-256 is {sha256}, which does not start with "
                 f"the {prefix} its name carries; nothing was kept. Run again to retry; if it "
                 "fails again, the file at that address is not the one published."
             )
+
+    return _download_checked(url, target, check)
+
+
+def _download_checked(url: str, target: Path, check: Callable[[str], None]) -> Path:
+    """Stream ``url`` to a temporary file beside ``target``, pass its SHA-256 to ``check``
+    (which raises to refuse it) and only then move it into place; nothing is left otherwise."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(target.parent)  # the temporary files of downloads that were killed
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
+    os.close(fd)
+    try:
+        _, sha256 = stream_to_file(url, tmp)
+        check(sha256)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -250,22 +261,16 @@ def _download_mirrored(url: str, copy: MirroredFile) -> Path:
     target = folder / fname
     if target.is_file() and cached_sha256(target) == expected:
         return target
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{fname}.partial-", dir=folder)
-    os.close(fd)
-    try:
-        with allow_loopback_http():
-            _, sha256 = stream_to_file(copy.url, tmp)
+
+    def check(sha256: str) -> None:
         if sha256 != expected:
             raise WeightsFileError(
                 f"{copy.url}: SHA-256 {sha256}, but the mirror's manifest gives {expected}; "
                 "nothing was kept"
             )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+
+    with allow_loopback_http():
+        return _download_checked(copy.url, target, check)
 
 
 def load_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
