@@ -239,15 +239,21 @@ def test_conv_explorer_numbers_match_torch():
     assert [b.label for b in buttons] == list(KERNELS)
     last = fig.frames[-1]
     by_index = dict(zip(last.traces, last.data, strict=True))
+    first_conv = torch_stages(image, KERNELS[buttons[0].label])["conv"]
+    r, c = np.unravel_index(np.argmax(np.abs(first_conv)), first_conv.shape)
+    assert abs(first_conv[r, c]) > 1  # the window sits on a stroke's edge, not on zeros
+    assert fig.layout.sliders[0].active == len(fig.frames) - 1
+    assert fig.layout.sliders[0].steps[-1].label == f"all done; window at row {r}, column {c}"
     for n, name in enumerate(KERNELS):
         reference = torch_stages(image, KERNELS[name])
         table, sums, conv, relu, pool = (by_index[3 + 5 * n + k] for k in range(5))
         for trace, stage in ((conv, "conv"), (relu, "relu"), (pool, "pool")):
             np.testing.assert_allclose(array(trace.z), reference[stage], atol=DISPLAY_ROUNDING)
-        # the last window is the bottom-right one: its products and their sum
-        patch = image[-3:, -3:]
+        # the last window (the figure opens on it) is where the first kernel's response is
+        # strongest: its products and their sum
+        patch = image[r : r + 3, c : c + 3]
         np.testing.assert_allclose(array(table.z), patch * np.array(KERNELS[name]), atol=1e-4)
-        assert sums.text[0] == f"sum = {reference['conv'][-1, -1]:.2f}"
+        assert sums.text[0] == f"sum = {reference['conv'][r, c]:.2f}"
         # button n shows the input, the two outlines and kernel n's five traces
         visible = buttons[n].args[0]["visible"]
         assert visible == [True] * 3 + [m == n for m in range(4) for _ in range(5)]
@@ -257,10 +263,11 @@ def test_conv_explorer_feature_map_grows():
     fig = figure("conv")
     image = array(fig.data[0].z)
     positions = [int(f.name.split()[-1]) for f in fig.frames]  # row-major window index
-    assert positions == sorted(positions) and positions[0] == 0 and positions[-1] == 22 * 22 - 1
+    sliding = positions[:-1]  # the last frame is the finished result (see the test above)
+    assert sliding == sorted(sliding) and sliding[0] == 0 and sliding[-1] == 22 * 22 - 1
     assert 20 <= len(fig.frames) <= 40
     reference = torch_stages(image, KERNELS["horizontal edges"])["conv"]
-    for frame in fig.frames[:: len(fig.frames) // 5]:
+    for frame in fig.frames[:-1 : len(fig.frames) // 5]:
         p = int(frame.name.split()[-1])
         r, c = divmod(p, 22)
         data = dict(zip(frame.traces, frame.data, strict=True))

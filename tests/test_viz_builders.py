@@ -33,8 +33,11 @@ def test_conv_frames_shapes_and_order():
     assert data.patches.shape == (f, 3, 3)
     assert data.products.shape == (k, f, 3, 3)
     assert data.done.shape == (f, 4, 3) and data.pool_done.shape == (f, 2, 1)
-    # 12 window positions, all shown (n_frames=26 > 12), in row-major order
-    np.testing.assert_array_equal(data.positions, np.arange(12))
+    # 12 window positions, all shown (n_frames=26 > 12), in row-major order; then the
+    # finished maps, the window on the first of the strongest responses (the ramp's are all
+    # 0.6: the first, row-major)
+    np.testing.assert_array_equal(data.positions, [*range(12), 0])
+    assert data.done[-1].all() and data.done[0].sum() == 1
 
 
 def test_conv_frames_values_by_hand():
@@ -54,13 +57,14 @@ def test_conv_frames_values_by_hand():
 
 def test_conv_frames_fill_in_row_by_row():
     data = conv_frames(RAMP, "blur", others=(), size=None)
-    # frame f has computed the output pixels 0..positions[f], row-major
-    assert [int(d.sum()) for d in data.done] == list(data.positions + 1)
+    # frame f has computed the output pixels 0..positions[f], row-major; the last frame,
+    # the finished result, all 12
+    assert [int(d.sum()) for d in data.done] == [*(data.positions[:-1] + 1), 12]
     np.testing.assert_array_equal(data.done[4], [[1, 1, 1], [1, 1, 0], [0, 0, 0], [0, 0, 0]])
     # pooled cell (0, 0) is complete once pixel (1, 1), index 4, is: from frame 4 on
-    assert [bool(d[0, 0]) for d in data.pool_done] == [False] * 4 + [True] * 8
+    assert [bool(d[0, 0]) for d in data.pool_done] == [False] * 4 + [True] * 9
     # cell (1, 0) needs pixel (3, 1), index 10
-    assert [bool(d[1, 0]) for d in data.pool_done] == [False] * 10 + [True] * 2
+    assert [bool(d[1, 0]) for d in data.pool_done] == [False] * 10 + [True] * 3
     assert data.done[-1].all() and data.pool_done[-1].all()
 
 
@@ -73,7 +77,10 @@ def test_conv_frames_match_conv_stages_on_a_photo():
     stages = conv_stages(data.image, kernel)
     for name in ("conv", "relu", "pool"):
         np.testing.assert_array_equal(getattr(data, name)[0], stages[name])
-    assert len(data.positions) == 10 and data.positions[-1] == 22 * 22 - 1  # the last pixel
+    assert len(data.positions) == 10 and data.positions[-2] == 22 * 22 - 1  # the last pixel
+    # then the finished maps, the window where the first kernel ("mine") responds most
+    assert data.positions[-1] == np.argmax(np.abs(stages["conv"]))
+    assert data.done[-1].all() and data.pool_done[-1].all()
     assert data.positions[:3].tolist() == [0, 1, 2]  # the first few one by one
 
 

@@ -34,6 +34,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from course_book.common import add_static_dir, json_for_script_tag
+from course_book.narrow_figures import narrow_layout
 
 __all__ = [
     "MIME_TYPE",
@@ -74,6 +75,9 @@ class PlotlyMimeRenderer:
         if isinstance(figure, str):
             figure = json.loads(figure)
         title = _figure_title(figure)
+        narrow = narrow_layout(figure)
+        if narrow is not None:  # drawn instead of the layout's own keys on a narrow canvas
+            figure = {**figure, "narrow": narrow}
         node = PlotlyFigureNode(
             figure_json=json.dumps(figure, separators=(",", ":"), allow_nan=False),
             title=title,

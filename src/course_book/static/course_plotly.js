@@ -58,6 +58,29 @@
     return out;
   }
 
+  // A canvas narrower than this (a phone) gets the figure's narrow layout, when it has one
+  // (course_book.narrow_figures: panels re-flowed into fewer columns), and then the fixes
+  // that only a drawn figure can measure (see fitNarrow).
+  var NARROW_BELOW_PX = 600;
+  var CONFIG = { responsive: true, displaylogo: false, scrollZoom: false };
+
+  function isNarrow(canvas) {
+    var width = canvas.clientWidth;
+    return width > 0 && width < NARROW_BELOW_PX;
+  }
+
+  // The layout for the canvas's width: the figure's own, or on a narrow canvas its narrow
+  // overrides (whole top-level keys) and the fixes measured when it was first drawn.
+  // A fresh copy each time: Plotly writes what it computes (ranges, constrained domains)
+  // back into the layout it is given.
+  function layoutFor(figureEl, canvas) {
+    var layout = figureEl._cuLayout;
+    if (isNarrow(canvas)) {
+      layout = applyFixes(Object.assign({}, layout, figureEl._cuNarrow || {}), figureEl._cuFixes);
+    }
+    return JSON.parse(JSON.stringify(layout));
+  }
+
   function draw(figureEl) {
     if (figureEl.dataset.cuDrawn) {
       return;
@@ -66,16 +89,261 @@
     var spec = JSON.parse(figureEl.querySelector("script.cu-plotly-data").textContent);
     var canvas = figureEl.querySelector(".cu-plotly-canvas");
     figureEl._cuLayout = spec.layout || {};
+    figureEl._cuNarrow = spec.narrow || null;
+    figureEl._cuFrames = spec.frames || [];
+    figureEl._cuFixes = {};
+    figureEl._cuMode = isNarrow(canvas) ? "narrow" : "wide";
     window.Plotly.newPlot(canvas, {
       data: spec.data || [],
-      layout: themedLayout(figureEl._cuLayout, isDark()),
-      frames: spec.frames || [],
-      config: { responsive: true, displaylogo: false, scrollZoom: false },
-    }).then(function () {
-      enableKeyboard(figureEl, canvas);
-      figureEl.dataset.cuDrawn = "true";
-      figureEl.dispatchEvent(new CustomEvent("cu-plotly-drawn", { bubbles: true }));
+      layout: themedLayout(layoutFor(figureEl, canvas), isDark()),
+      frames: figureEl._cuFrames,
+      config: CONFIG,
+    })
+      .then(function () {
+        return figureEl._cuMode === "narrow" ? fitNarrow(figureEl, canvas) : null;
+      })
+      .then(function () {
+        enableKeyboard(figureEl, canvas);
+        watchWidth(figureEl, canvas);
+        figureEl.dataset.cuDrawn = "true";
+        figureEl.dispatchEvent(new CustomEvent("cu-plotly-drawn", { bubbles: true }));
+      });
+  }
+
+  // --- narrow canvases -------------------------------------------------------------
+
+  // The fixes measured on a narrow canvas, applied to a copy of a layout: figureEl._cuFixes
+  // holds { title: "wrapped<br>text", extraTop: px, dropdowns: [menu index],
+  // quietSliders: [slider index], sliderUnder: px, nticks: { axisKey: n } }.
+  function applyFixes(layout, fixes) {
+    if (!fixes) {
+      return layout;
+    }
+    var out = Object.assign({}, layout);
+    var extra = 0;
+    var top = 0;
+    if (fixes.title) {
+      // Plotly draws a title's extra lines above its first: a top pad as high as them
+      // brings the first back in.
+      out.title = Object.assign({}, layout.title, {
+        text: fixes.title,
+        pad: Object.assign({}, (layout.title || {}).pad, { t: fixes.extraTop }),
+      });
+      top += fixes.extraTop;
+    }
+    if (fixes.legendAbove) {
+      out.legend = Object.assign({}, layout.legend, {
+        orientation: "h", x: 0, xanchor: "left", y: 1, yanchor: "bottom",
+      });
+      top += fixes.legendAbove;
+    }
+    if (top) {
+      extra += top;
+      out.margin = Object.assign({}, layout.margin, { t: ((layout.margin || {}).t || 100) + top });
+    }
+    (fixes.dropdowns || []).forEach(function (index) {
+      out.updatemenus = (out.updatemenus || layout.updatemenus).slice();
+      out.updatemenus[index] = Object.assign({}, out.updatemenus[index], { type: "dropdown", direction: "down" });
     });
+    (fixes.quietSliders || []).forEach(function (index) {
+      // The steps' labels pile up: they are hidden, the current value above the rail names
+      // the step. A transparent font hides them (the current value has its own colour).
+      out.sliders = (out.sliders || layout.sliders).slice();
+      var slider = out.sliders[index];
+      out.sliders[index] = Object.assign({}, slider, {
+        font: Object.assign({}, slider.font, { color: "rgba(0,0,0,0)" }),
+        currentvalue: Object.assign({}, slider.currentvalue, {
+          font: Object.assign({}, (slider.currentvalue || {}).font, { color: fixes.valueColour }),
+        }),
+        pad: Object.assign({}, slider.pad, { l: 0 }),
+      });
+    });
+    if (fixes.sliderUnder) {
+      // The play/pause pair moves under the slider, whose rail takes the whole width.
+      out.updatemenus = (out.updatemenus || layout.updatemenus).map(function (menu) {
+        if (!isAnimationMenu(menu)) {
+          return menu;
+        }
+        var pad = menu.pad || {};
+        return Object.assign({}, menu, { pad: Object.assign({}, pad, { t: (pad.t || 0) + fixes.sliderUnder }) });
+      });
+      extra += fixes.sliderUnder;
+      out.margin = Object.assign({}, out.margin || layout.margin, {
+        b: ((out.margin || layout.margin || {}).b || 80) + fixes.sliderUnder,
+      });
+    }
+    Object.keys(fixes.nticks || {}).forEach(function (key) {
+      out[key] = Object.assign({}, out[key], { nticks: fixes.nticks[key] });
+    });
+    if (extra && layout.height) {
+      out.height = layout.height + extra;
+    }
+    return out;
+  }
+
+  function boxes(root, selector) {
+    return Array.prototype.slice.call(root.querySelectorAll(selector)).filter(function (el) {
+      return el.textContent.trim() && el.getBoundingClientRect().width > 0;
+    }).map(function (el) {
+      return el.getBoundingClientRect();
+    });
+  }
+
+  function overlapping(rects) {
+    for (var i = 1; i < rects.length; i++) {
+      for (var j = 0; j < i; j++) {
+        var a = rects[i];
+        var b = rects[j];
+        if (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 &&
+            Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  // Words of `text` in lines of at most `chars` characters, joined by <br>.
+  function wrapWords(text, chars) {
+    var lines = [];
+    String(text).split(/<br\s*\/?>/).forEach(function (paragraph) {
+      var line = "";
+      paragraph.split(" ").forEach(function (word) {
+        if (line && (line + " " + word).length > chars) {
+          lines.push(line);
+          line = word;
+        } else {
+          line = line ? line + " " + word : word;
+        }
+      });
+      lines.push(line);
+    });
+    return lines;
+  }
+
+  // Measures the drawn figure and fixes what does not fit, in two passes, each followed by
+  // a redraw when it found something. First the parts that take room from the plot (Plotly
+  // widens the margins for buttons and sliders that stick out, squeezing the plot): a title
+  // wider than the canvas wraps, a row of buttons wider than most of the canvas becomes a
+  // drop-down, a slider whose step labels overlap hides them, a legend beside the plot
+  // moves above it. Then tick labels that overlap are thinned.
+  function fitNarrow(figureEl, canvas) {
+    var fixes = figureEl._cuFixes;
+    var first = measureControls(canvas, fixes);
+    return redrawIf(figureEl, canvas, first).then(function () {
+      return redrawIf(figureEl, canvas, measureTicks(canvas, fixes));
+    });
+  }
+
+  function redrawIf(figureEl, canvas, changed) {
+    if (!changed) {
+      return Promise.resolve();
+    }
+    return redraw(figureEl, canvas);
+  }
+
+  // Draws the figure again from scratch for the layout its width needs. (Plotly.react
+  // leaves the old buttons behind when a row of buttons turns into a drop-down.)
+  function redraw(figureEl, canvas) {
+    return window.Plotly.newPlot(canvas, {
+      data: canvas.data,
+      layout: themedLayout(layoutFor(figureEl, canvas), isDark()),
+      frames: figureEl._cuFrames,
+      config: CONFIG,
+    });
+  }
+
+  function measureControls(canvas, fixes) {
+    var changed = false;
+    var width = canvas.getBoundingClientRect();
+    var layout = canvas._fullLayout;
+    var title = canvas.querySelector(".g-gtitle text");
+    if (title && title.textContent) {
+      var box = title.getBoundingClientRect();
+      var available = width.right - box.left - 8;
+      if (box.right > width.right - 2) {
+        var perChar = box.width / title.textContent.length;
+        var lines = wrapWords(layout.title.text, Math.max(12, Math.floor(available / perChar)));
+        fixes.title = lines.join("<br>");
+        fixes.titleLines = lines.length;
+        fixes.titleLine = Math.ceil(layout.title.font.size * 1.3);
+        fixes.extraTop = (lines.length - 1) * fixes.titleLine;
+        changed = true;
+      }
+    }
+    var containers = Array.prototype.slice.call(canvas.querySelectorAll(".updatemenu-container"));
+    (layout.updatemenus || []).forEach(function (menu, index) {
+      if (menu.type === "dropdown" || isAnimationMenu(menu) || !menu.buttons.length) {
+        return;
+      }
+      var label = menu.buttons[0].label;
+      var group = containers.filter(function (el) {
+        return el.textContent.indexOf(label) >= 0;
+      })[0];
+      if (group && group.getBoundingClientRect().width > 0.8 * width.width) {
+        (fixes.dropdowns = fixes.dropdowns || []).push(index);
+        changed = true;
+      }
+    });
+    var sliders = canvas.querySelectorAll(".slider-container");
+    (layout.sliders || []).forEach(function (slider, index) {
+      if (sliders[index] && overlapping(boxes(sliders[index], ".slider-labels text"))) {
+        (fixes.quietSliders = fixes.quietSliders || []).push(index);
+        fixes.valueColour = layout.font.color;
+        var padLeft = (slider.pad || {}).l || 0;
+        if (padLeft >= 100 && (layout.updatemenus || []).some(isAnimationMenu)) {
+          fixes.sliderUnder = 40;
+        }
+        changed = true;
+      }
+    });
+    var legend = layout.legend;
+    var menusAbove = (layout.updatemenus || []).some(function (menu) {
+      return !isAnimationMenu(menu) && menu.y >= 1;
+    });
+    if (layout.showlegend && legend && legend.orientation !== "h" && legend.x >= 1 && !menusAbove) {
+      var items = canvas.querySelectorAll(".legend .traces").length;
+      fixes.legendAbove = Math.max(1, Math.ceil(items / 2)) * 20 + 6;
+      changed = true;
+    }
+    return changed;
+  }
+
+  function measureTicks(canvas, fixes) {
+    var changed = false;
+    Object.keys(canvas._fullLayout).forEach(function (key) {
+      var match = /^([xy])axis(\d*)$/.exec(key);
+      if (!match) {
+        return;
+      }
+      var ticks = boxes(canvas, "g." + match[1] + match[2] + "tick text");
+      if (ticks.length > 2 && overlapping(ticks)) {
+        fixes.nticks = fixes.nticks || {};
+        fixes.nticks[key] = Math.max(2, Math.floor(ticks.length / 2));
+        changed = true;
+      }
+    });
+    return changed;
+  }
+
+  // A figure whose canvas crosses NARROW_BELOW_PX (a phone turned, a window resized) is
+  // drawn again from its page layout, for its new width.
+  function watchWidth(figureEl, canvas) {
+    if (!("ResizeObserver" in window) || figureEl._cuWatched) {
+      return;
+    }
+    figureEl._cuWatched = true;
+    new ResizeObserver(function () {
+      var mode = isNarrow(canvas) ? "narrow" : "wide";
+      if (mode === figureEl._cuMode || figureEl.dataset.cuDrawn !== "true") {
+        return;
+      }
+      figureEl._cuMode = mode;
+      figureEl._cuFixes = {};
+      redraw(figureEl, canvas).then(function () {
+        return mode === "narrow" ? fitNarrow(figureEl, canvas) : null;
+      });
+    }).observe(canvas);
   }
 
   // Keyboard use. Plotly's sliders and buttons answer the mouse only, so a figure that has
@@ -162,6 +430,11 @@
     figureEl.addEventListener("keydown", onKey);
   }
 
+  function templateFontColour(layout) {
+    var font = (((layout.template || {}).layout || {}).font || {});
+    return font.color || "#444";
+  }
+
   function redrawForTheme() {
     var dark = isDark();
     document.querySelectorAll("figure.cu-plotly[data-cu-drawn='true']").forEach(function (el) {
@@ -169,6 +442,20 @@
       // Keep what the reader changed (the active button, the slider's step, zoom) and swap
       // only the template back to the page's original before theming it again.
       var current = Object.assign({}, canvas.layout, { template: el._cuLayout.template });
+      var quiet = (el._cuFixes || {}).quietSliders || [];
+      if (quiet.length && el._cuMode === "narrow") {
+        // a hidden step labels' slider names its current value in the theme's text colour
+        el._cuFixes.valueColour = dark ? DARK.font.color : templateFontColour(el._cuLayout);
+        current.sliders = current.sliders.slice();
+        quiet.forEach(function (index) {
+          var slider = current.sliders[index];
+          current.sliders[index] = Object.assign({}, slider, {
+            currentvalue: Object.assign({}, slider.currentvalue, {
+              font: Object.assign({}, (slider.currentvalue || {}).font, { color: el._cuFixes.valueColour }),
+            }),
+          });
+        });
+      }
       window.Plotly.react(canvas, canvas.data, themedLayout(current, dark));
     });
   }

@@ -248,7 +248,9 @@ class ConvFrames:
     Frame f puts the 3x3 window's top-left corner on output pixel ``positions[f]`` (row
     ``positions[f] // (W - 2)``, column ``positions[f] % (W - 2)``); every output pixel up
     to it in row-major order is computed by then (``done[f]``), and a pooled cell once the
-    last pixel of its 2x2 block, the bottom-right one, is (``pool_done[f]``).
+    last pixel of its 2x2 block, the bottom-right one, is (``pool_done[f]``). The last
+    frame is the finished result: every pixel computed, and the window on the pixel where
+    the first kernel's response is strongest (largest in absolute value).
     """
 
     image: np.ndarray  # (H, W): the input, in [0, 1], 2 decimals
@@ -280,7 +282,10 @@ def conv_frames(
     stages = [conv_stages(img, k) for k in chosen.values()]
     out_h, out_w = img.shape[0] - 2, img.shape[1] - 2
     pool_h, pool_w = out_h // 2, out_w // 2
-    positions = _frame_positions(out_h * out_w, n_frames)  # (F,)
+    # The window slides over the image, then a last frame shows the finished maps with the
+    # window back where the first kernel responds most strongly: the figure opens on it.
+    strongest = int(np.argmax(np.abs(stages[0]["conv"])))  # row-major index
+    positions = np.append(_frame_positions(out_h * out_w, n_frames - 1), strongest)  # (F,)
     rows, cols = np.divmod(positions, out_w)  # (F,) each: the window's top-left pixel
     kernels = np.stack(list(chosen.values()))  # (K, 3, 3)
     # windows[r, c] is the 3x3 patch whose top-left pixel is img[r, c]: (H-2, W-2, 3, 3)
@@ -289,7 +294,8 @@ def conv_frames(
     # complete (its bottom-right conv pixel, (2i+1, 2j+1), is the last of its 2x2 block).
     order = np.arange(out_h * out_w).reshape(out_h, out_w)
     pool_ready = order[1 : 2 * pool_h : 2, 1 : 2 * pool_w : 2]  # (P, Q)
-    now = positions[:, None, None]  # (F, 1, 1), against the (1, ., .) maps below
+    now = positions[:, None, None].copy()  # (F, 1, 1), against the (1, ., .) maps below
+    now[-1] = out_h * out_w  # the last frame: every pixel computed
     return ConvFrames(
         image=img,
         names=tuple(chosen),

@@ -90,6 +90,7 @@ def _draw_conv_explorer(data: ConvFrames, title: str | None) -> go.Figure:
     changing = list(range(1, len(fig.data)))  # everything but the input image
     frame_names = [f"position {int(p)}" for p in data.positions]
     labels = ["row {}, column {}".format(*divmod(int(p), out_w)) for p in data.positions]
+    labels[-1] = f"all done; window at {labels[-1]}"  # see ConvFrames: the finished maps
     fig.frames = [
         dict(name=fname, data=_conv_frame_traces(data, f), traces=changing)
         for f, fname in enumerate(frame_names)
