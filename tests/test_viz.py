@@ -267,7 +267,7 @@ def test_conv_explorer_feature_map_grows():
     assert sliding == sorted(sliding) and sliding[0] == 0 and sliding[-1] == 22 * 22 - 1
     assert 20 <= len(fig.frames) <= 40
     reference = torch_stages(image, KERNELS["horizontal edges"])["conv"]
-    for frame in fig.frames[:-1 : len(fig.frames) // 5]:
+    for frame in fig.frames[: -1 : len(fig.frames) // 5]:
         p = int(frame.name.split()[-1])
         r, c = divmod(p, 22)
         data = dict(zip(frame.traces, frame.data, strict=True))
