@@ -52,7 +52,7 @@ from course_utils.viz.gates import (
     plot_gates,
     plot_gradient_decay,
 )
-from course_utils.viz.grids import example_titles, plot_image_grid
+from course_utils.viz.grids import example_titles, picture_grid, plot_image_grid
 from course_utils.viz.losses import plot_losses, plot_runs
 from course_utils.viz.lr_find import plot_lr_find
 from course_utils.viz.nonlinear import (
@@ -78,9 +78,11 @@ from course_utils.viz.style import (
     NEUTRAL,
     OKABE_ITO,
     PALETTE,
+    PICTURE,
     FigureTooLargeError,
     check_figure_size,
     compact,
+    square_pixels,
     style_figure,
 )
 from course_utils.viz.text import plot_lm_batches, plot_vocab_sizes
@@ -91,6 +93,7 @@ __all__ = [
     "OKABE_ITO",
     "OPTIMIZERS_FROM",
     "PALETTE",
+    "PICTURE",
     "SURFACES",
     "BoxLayer",
     "CAMFrames",
@@ -122,6 +125,7 @@ __all__ = [
     "optimizer_paths",
     "optimizer_race",
     "pca_2d",
+    "picture_grid",
     "plot_boxes",
     "plot_cam",
     "plot_confusion_matrix",
@@ -146,6 +150,7 @@ __all__ = [
     "sgd_frames",
     "sgd_path",
     "shown_char",
+    "square_pixels",
     "style_figure",
     "unrolled_frames",
 ]

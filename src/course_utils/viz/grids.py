@@ -1,6 +1,8 @@
 """Grids of small images with a title above each (lessons 1-3: the dogs-vs-cats chapter's
 most confident mistakes, the augmented copies of one image in the augmentation chapter,
-the satellite tiles of the multi-label chapter, the exercises' sample batches).
+the satellite tiles of the multi-label chapter, the exercises' sample batches), and grids
+of arrays drawn as pictures (:func:`picture_grid`: the NumPy and MLP chapters' 8×8 digits,
+the CNN chapter's kernels and feature maps), whose pixels stay square at any width.
 
 :func:`example_titles` writes "actual X / predicted Y (p)" titles for the
 :class:`~course_utils.interpret.Examples` an interpretation returns. The images go into
@@ -19,9 +21,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from course_utils.viz.images import as_uint8_image, image_data_uri
-from course_utils.viz.style import finish_figure, style_figure
+from course_utils.viz.style import PICTURE, finish_figure, square_pixels, style_figure
 
-__all__ = ["example_titles", "plot_image_grid"]
+__all__ = ["example_titles", "picture_grid", "plot_image_grid"]
 
 # The book's content column, in pixels, and the size of the images' titles: the grid is
 # laid out for that width, so that the titles stay readable and clear of each other.
@@ -139,3 +141,83 @@ def plot_image_grid(
     fig.update_annotations(font_size=IMAGE_TITLE_FONT)
     style_figure(fig, title or "Examples", height=layout.height, margin=layout.margin)
     return finish_figure(fig)
+
+
+def picture_grid(
+    pictures: Sequence,
+    titles: Sequence[str] | None = None,
+    *,
+    cols: int,
+    title: str | None = None,
+    colorscale: str = "Greys",
+    zmin: float | None = 0.0,
+    zmax: float | None = 1.0,
+    zmid: float | None = None,
+    colorbar_title: str | None = None,
+    title_colors: Sequence[str] | None = None,
+    hovertemplate: str = "row %{y}, column %{x}: %{z:.2f}<extra></extra>",
+) -> go.Figure:
+    """2-D arrays drawn as pictures, ``cols`` to a row with a title over each, every pixel
+    square and row 0 at the top, as an image is read (hover shows a pixel's value).
+
+    The pictures share one colour scale from ``zmin`` to ``zmax`` (a colour bar titled
+    ``colorbar_title``, if given); with ``zmid``, each has its own scale centred on it
+    (a diverging ``colorscale`` such as ``"RdBu_r"`` then shows zero as white and the sign
+    as the colour). ``title_colors`` colours the titles (a right or wrong answer).
+    """
+    arrays = [np.asarray(p, dtype=np.float64) for p in pictures]
+    if not arrays:
+        raise ValueError("no pictures to show")
+    if any(a.ndim != 2 for a in arrays):
+        raise ValueError(f"pictures must be 2-D arrays, got shapes {[a.shape for a in arrays]}")
+    if titles is not None and len(titles) != len(arrays):
+        raise ValueError(f"got {len(titles)} titles for {len(arrays)} pictures")
+    if cols < 1:
+        raise ValueError(f"cols must be at least 1, got {cols}")
+    cols = min(cols, len(arrays))
+    rows = math.ceil(len(arrays) / cols)
+    texts = [str(t) for t in titles] if titles is not None else None
+    shared = zmid is None
+    bar_px = 70 if shared and colorbar_title else 0
+    margin = dict(l=10, r=10 + bar_px, b=10)
+    width_px = COLUMN_PX - margin["l"] - margin["r"]
+    panel_px = (width_px - (cols - 1) * GAP_PX) / cols
+    aspect = max(a.shape[0] / a.shape[1] for a in arrays)  # the tallest picture's h / w
+    picture_px = panel_px * aspect
+    title_px = round(1.35 * IMAGE_TITLE_FONT) + 6 if texts else 0
+    plot_px = rows * picture_px + (rows - 1) * title_px
+    margin["t"] = (60 if title else 10) + title_px
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=texts,
+        horizontal_spacing=GAP_PX / width_px,
+        vertical_spacing=title_px / plot_px if rows > 1 else 0.0,
+    )
+    for n, array in enumerate(arrays):
+        scale = (
+            dict(coloraxis="coloraxis")
+            if shared
+            else dict(colorscale=colorscale, zmid=zmid, showscale=False)
+        )
+        fig.add_trace(
+            go.Heatmap(
+                z=np.round(array, 3).tolist(), meta=PICTURE, hovertemplate=hovertemplate, **scale
+            ),
+            row=n // cols + 1,
+            col=n % cols + 1,
+        )
+    for annotation, color in zip(fig.layout.annotations, title_colors or [], strict=False):
+        annotation.font.color = color
+    fig.update_annotations(font_size=IMAGE_TITLE_FONT)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
+    if shared:
+        bar = dict(title=dict(text=colorbar_title)) if colorbar_title else None
+        fig.update_layout(
+            coloraxis=dict(
+                colorscale=colorscale, cmin=zmin, cmax=zmax, showscale=bool(bar), colorbar=bar
+            )
+        )
+    style_figure(fig, title or "", height=round(plot_px + margin["t"] + margin["b"]), margin=margin)
+    return finish_figure(square_pixels(fig))

@@ -18,7 +18,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from course_utils.smoothing import auto_beta, ema
-from course_utils.viz.style import NEUTRAL, PALETTE, compact, finish_figure, style_figure
+from course_utils.viz.style import (
+    NEUTRAL,
+    PALETTE,
+    compact,
+    finish_figure,
+    log_ticks,
+    style_figure,
+)
 
 __all__ = ["plot_losses", "plot_runs"]
 
@@ -146,6 +153,7 @@ def plot_losses(
     fig.update_yaxes(
         title_text="loss (log scale)" if log_y else "loss",
         type="log" if log_y else "linear",
+        **(log_ticks(np.concatenate([losses, valid])) if log_y else {}),
         row=1,
         col=1,
     )

@@ -86,14 +86,14 @@ def plot_lr_find(result, *, title: str | None = None) -> go.Figure:
         )
     )
     if suggestion is not None:
-        fig.add_trace(_suggestion_line(suggestion, y_range))
+        fig.add_trace(_suggestion_line(suggestion, y_range, _text_side(suggestion, lrs, "right")))
     fig.add_trace(
         go.Scatter(
             x=[lr_min],
             y=[round(float(smoothed[i_min]), 4)],
             mode="markers+text",
             text=[f"minimum at {lr_min:.1e}" if suggestion is not None else "no clear minimum"],
-            textposition="bottom center",
+            textposition="bottom " + _text_side(lr_min, lrs, "center"),
             marker=dict(color=PALETTE[3], size=12, symbol="diamond"),
             name="minimum of the smoothed loss"
             if suggestion is not None
@@ -108,14 +108,22 @@ def plot_lr_find(result, *, title: str | None = None) -> go.Figure:
     return finish_figure(fig)
 
 
-def _suggestion_line(suggestion: float, y_range: list[float]) -> go.Scatter:
-    """The suggested rate, a dashed vertical line across the loss range."""
+def _text_side(lr: float, lrs: np.ndarray, usual: str) -> str:
+    """Where a label at ``lr`` goes, left or right of its point: ``usual``, but to the left
+    in the last third of the sweep's log range, so that it stays inside the plot."""
+    low, high = np.log10(lrs.min()), np.log10(lrs.max())
+    return "left" if np.log10(lr) > low + 2 * (high - low) / 3 else usual
+
+
+def _suggestion_line(suggestion: float, y_range: list[float], side: str) -> go.Scatter:
+    """The suggested rate, a dashed vertical line across the loss range, labelled on
+    ``side`` of it."""
     return go.Scatter(
         x=[suggestion, suggestion],
         y=y_range,
         mode="lines+text",
         text=["", f"suggestion: {suggestion:.1e}"],
-        textposition="bottom right",
+        textposition="bottom " + side,
         line=dict(color=PALETTE[2], width=2, dash="dash"),
         name=f"suggestion: {suggestion:.1e} (minimum / 10)",
         hovertemplate=f"suggested learning rate {suggestion:.2e}<extra></extra>",

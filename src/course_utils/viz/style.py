@@ -17,6 +17,7 @@ Python floats, which cost as many bytes as their digits.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "NEUTRAL",
     "OKABE_ITO",
     "PALETTE",
+    "PICTURE",
     "FigureTooLargeError",
     "animation_args",
     "check_figure_size",
@@ -36,9 +38,11 @@ __all__ = [
     "float_array",
     "frame_slider",
     "legend_below",
+    "log_ticks",
     "option_masks",
     "play_pause_buttons",
     "slider_margin",
+    "square_pixels",
     "style_figure",
     "trace_types",
     "visibility_buttons",
@@ -67,6 +71,10 @@ NEUTRAL = "#8C8C8C"  # a mid grey: visible on white and on the dark theme's #262
 # list against the trace modules the vendored bundle registers. A builder that needs a new
 # type adds it here and reruns the script.
 CARTESIAN_TRACE_TYPES = frozenset({"bar", "contour", "heatmap", "histogram", "image", "scatter"})
+
+# The ``meta`` of a heatmap trace that draws a picture (a digit, a feature map, a kernel):
+# :func:`square_pixels` keeps its pixels square, and the browser tests measure them.
+PICTURE = "picture"
 
 FIGURE_SIZE_LIMIT = 1_000_000  # bytes of JSON per figure; a page may hold about 2.5 MB
 
@@ -318,3 +326,46 @@ def control_label(text: str, *, x: float, y: float) -> dict:
         showarrow=False,
         yshift=6,
     )
+
+
+def _axis_key(ref: str) -> str:
+    """ "x2" -> "xaxis2": the layout key of the axis a trace names."""
+    return f"{ref[0]}axis{ref[1:]}"
+
+
+def square_pixels(fig: go.Figure) -> go.Figure:
+    """Keep the pixels of every picture in ``fig`` square, at any width (in place).
+
+    A picture is an ``image`` trace or a heatmap whose ``meta`` is :data:`PICTURE`. Its y
+    axis is scale-anchored to its x axis, so that one of the heatmap's cells is as many
+    pixels high as wide (``dy`` units of y as ``dx`` of x), and both axes shrink within
+    their domain to keep it so: the picture is letterboxed, never stretched.
+    """
+    for trace in fig.data:
+        if trace.type != "image" and trace.meta != PICTURE:
+            continue
+        x_ref, y_ref = trace.xaxis or "x", trace.yaxis or "y"
+        # the pixels per unit of y over those of x: a cell (dx by dy units) is square
+        ratio = 1.0 if trace.type == "image" else (trace.dx or 1) / (trace.dy or 1)
+        fig.layout[_axis_key(y_ref)].update(
+            scaleanchor=x_ref, scaleratio=ratio, constrain="domain", constraintoward="top"
+        )
+        fig.layout[_axis_key(x_ref)].update(constrain="domain")
+    return fig
+
+
+def log_ticks(values) -> dict:
+    """Tick values and labels for a log axis over ``values``, every label a whole number
+    as it reads (``0.02``, ``0.05``, ``0.1``): powers of ten over two decades or more,
+    1, 2 and 5 times them over less. (Left alone, plotly.js labels the ticks between
+    powers of ten with their leading digit only, so that a "2" stands above a "10".)
+    Pass the result to ``update_yaxes(type="log", **log_ticks(values))``."""
+    array = np.asarray(values, dtype=np.float64)
+    array = array[np.isfinite(array) & (array > 0)]
+    if not array.size:
+        raise ValueError("a log axis needs some positive, finite values")
+    low, high = math.floor(math.log10(array.min())), math.ceil(math.log10(array.max()))
+    steps = (1,) if high - low > 2 else (1, 2, 5)
+    ticks = [m * 10.0**e for e in range(low, high + 1) for m in steps]
+    ticks = [t for t in ticks if array.min() / 1.5 <= t <= array.max() * 1.5]
+    return dict(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
