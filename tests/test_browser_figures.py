@@ -96,6 +96,15 @@ JS_PIXEL_ASPECTS = """(figure, picture) => {
 }"""
 
 
+# Log axes whose ticks plotly.js labels with their leading digit only ("2", "5" between
+# "1" and "10": its dtick "D1" or "D2"), which reads as a 2 above a 10.
+JS_DIGIT_LOG_AXES = """figure => {
+  const layout = figure.querySelector('.cu-plotly-canvas')._fullLayout;
+  return Object.keys(layout).filter(k => /^[xy]axis\\d*$/.test(k))
+    .filter(k => layout[k].type === 'log' && String(layout[k].dtick).startsWith('D'));
+}"""
+
+
 @pytest.fixture
 def open_tab_at(chromium: Browser, origin: str) -> Iterator[Callable[..., Tab]]:  # noqa: F811
     """``open_tab_at(viewport, color_scheme="light")``: a new Tab in a fresh context."""
@@ -142,7 +151,8 @@ def test_figures_fit_a_phone(site, open_tab_at, docname):
 @pytest.mark.parametrize("docname", toc_docnames())
 def test_figures_draw_in_the_dark_theme(site, open_tab_at, docname):
     """A reader whose system is dark gets every figure drawn dark from the start, with
-    marks for every trace, light text, and no plot area left white."""
+    marks for every trace, light text, and no plot area left white. (And, at desktop
+    width, no log axis labelled with bare digits.)"""
     require_built(site, docname)
     specs = figure_specs(site, docname)
     if not specs:
@@ -164,6 +174,8 @@ def test_figures_draw_in_the_dark_theme(site, open_tab_at, docname):
         )
         if light:
             problems.append(f"{where}: a plot area stays white in the dark theme: {light}")
+        for axis in figure.evaluate(JS_DIGIT_LOG_AXES):
+            problems.append(f"{where}: log axis {axis} labels ticks with bare leading digits")
         figure.screenshot(path=screenshot_path("dark", docname, index))
     problems += tab.errors
     if problems:

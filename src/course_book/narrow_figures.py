@@ -19,8 +19,10 @@ figure less its margins); a panel's domain ``[a, b]`` spans ``(b - a) * W`` pixe
 
 from __future__ import annotations
 
+import base64
 import math
 import re
+import struct
 from dataclasses import dataclass, field
 
 NARROW_BELOW_PX = 600  # a canvas narrower than this gets the narrow layout
@@ -50,6 +52,7 @@ class Panel:
     image_like: bool  # a picture (heatmap, image) whose height follows its width
     ticks: bool  # tick labels shown on either axis
     x_title: bool
+    aspect: float | None = None  # its picture's height / width in pixels, when known
     title_px: float = 0.0  # width of its widest title line, estimated
     title_lines: int = 0
     new_x: tuple[float, float] = (0.0, 1.0)
@@ -119,11 +122,43 @@ def find_panels(figure: dict) -> list[Panel]:
                 x_domain=_domain(xaxis),
                 y_domain=_domain(yaxis),
                 image_like=bool(pictures) and (locked or len(pictures) == len(traces)),
+                aspect=_aspect(pictures, yaxis) if locked else None,
                 ticks=any(shows),
                 x_title=bool((xaxis.get("title") or {}).get("text")),
             )
         )
     return panels
+
+
+def _shape(trace: dict) -> tuple[int, int] | None:
+    """(rows, columns) of a heatmap's or an image's pixels, if the figure says."""
+    z = trace.get("z")
+    if isinstance(z, dict) and "shape" in z:  # a typed array: {"dtype", "bdata", "shape"}
+        rows, cols, *_ = (int(n) for n in str(z["shape"]).split(","))
+        return rows, cols
+    if isinstance(z, list) and z and isinstance(z[0], list):
+        return len(z), len(z[0])
+    source = str(trace.get("source", ""))
+    if source.startswith("data:image/png;base64,"):
+        header = base64.b64decode(source[22:54])  # the IHDR chunk: width, height at 16
+        width, height = struct.unpack(">II", header[16:24])
+        return height, width
+    return None
+
+
+def _aspect(pictures: list[dict], yaxis: dict) -> float | None:
+    """Height over width, in pixels, of the tallest picture drawn in a panel whose
+    pixels are locked (``scaleratio``: a y unit's pixels over an x unit's)."""
+    aspects = []
+    for trace in pictures:
+        shape = _shape(trace)
+        if shape is None:
+            return None
+        rows, cols = shape
+        dx, dy = float(trace.get("dx", 1)), float(trace.get("dy", 1))
+        ratio = 1.0 if trace.get("type") == "image" else float(yaxis.get("scaleratio", 1))
+        aspects.append(rows * dy * ratio / (cols * dx))
+    return max(aspects) if aspects else None
 
 
 def _grid(panels: list[Panel]) -> list[list[Panel]]:
@@ -226,7 +261,10 @@ def narrow_layout(figure: dict, canvas_px: int = PHONE_CANVAS_PX) -> dict | None
             old_px_w = (p.x_domain[1] - p.x_domain[0]) * old_w
             old_px_h = (p.y_domain[1] - p.y_domain[0]) * old_h
             if p.image_like:
-                scaled.append(min(old_px_h * panel_w / old_px_w, max(old_px_h, IMAGE_MAX_PX)))
+                # as high as the picture at the new width (or the panel was), up to a cap
+                aspect = p.aspect if p.aspect is not None else old_px_h / old_px_w
+                shown = min(old_px_h, old_px_w * aspect)  # the picture's height before
+                scaled.append(min(panel_w * aspect, max(shown, IMAGE_MAX_PX)))
             else:
                 scaled.append(old_px_h)
         heights.append(max(scaled))
