@@ -111,6 +111,25 @@ JS_FIGURE_COLOURS = f"""figure => {{
   }};
 }}"""
 
+# Opens every closed <details> around an element (a hide-cell cell: its code and output behind
+# one toggle), as a reader's click on its summary does.
+JS_OPEN_TOGGLES = """element => {
+  const closed = () => element.closest('details:not([open])');
+  for (let d = closed(); d; d = closed()) {
+    d.querySelector(':scope > summary').click();
+    if (!d.open) d.open = true;
+  }
+}"""
+
+# Marks the sections headed "Solution..." (an exercise's worked answer); returns how many.
+JS_MARK_SOLUTIONS = """() => {
+  const headings = [...document.querySelectorAll(
+    'section > h2, section > h3, section > h4, section > h5')]
+    .filter(h => h.textContent.replace(/#$/, '').trim().startsWith('Solution'));
+  headings.forEach(h => h.parentElement.setAttribute('data-cu-solution', ''));
+  return headings.length;
+}"""
+
 # Records the time of the first drawn figure; runs before any script of the page.
 INIT_FIRST_FIGURE = """
 window.__cuFirstFigureMs = null;
@@ -237,8 +256,10 @@ class Tab:
             self.page.wait_for_timeout(100)  # lets Playwright deliver the page's events
 
     def figure(self, index: int) -> Locator:
-        """Figure ``index`` of the page, scrolled into view and drawn."""
+        """Figure ``index`` of the page, shown (a closed toggle around it opened, as a reader
+        opens a solution), scrolled into view and drawn."""
         figure = self.page.locator("figure.cu-plotly").nth(index)
+        figure.evaluate(JS_OPEN_TOGGLES)
         figure.scroll_into_view_if_needed()
         expect(figure).to_have_attribute("data-cu-drawn", "true", timeout=TIMEOUT_MS)
         return figure
@@ -349,6 +370,82 @@ def test_figures_draw(site, open_tab, docname):
     problems += tab.errors[errors:]
     if problems:
         pytest.fail(listing(f"{docname}, while drawing its figures", problems))
+
+
+def solution_count(site: Path, docname: str) -> int:
+    """How many sections of a built page are headed "Solution..."."""
+    soup = BeautifulSoup((site / f"{docname}.html").read_text(encoding="utf-8"), "html.parser")
+    headings = soup.select("section > h2, section > h3, section > h4, section > h5")
+    return sum(h.get_text(strip=True).removesuffix("#").startswith("Solution") for h in headings)
+
+
+# What a solution must not show before it is opened: its cells' code and output, the numbers
+# pasted into its prose, and the sentences of its dropdowns.
+SOLUTION_PARTS = (
+    ".cell_input, .cell_output:not(:has(.cu-provenance)), .pasted-text,"
+    " .admonition.dropdown > :not(.admonition-title)"
+)
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_solutions_stay_closed_then_open_with_their_figures(site, open_tab, docname):
+    """Before a click, nothing of a solution shows; one click on a step's toggle shows its
+    code and output together, and each of its figures draws, as wide as its column."""
+    require_built(site, docname)
+    expected = solution_count(site, docname)
+    if not expected:
+        return
+    tab = open_tab()
+    tab.goto(docname)
+    tab.settle()
+    assert tab.page.evaluate(JS_MARK_SOLUTIONS) == expected, docname
+    solutions = tab.page.locator("section[data-cu-solution]")
+    parts = solutions.locator(SOLUTION_PARTS)
+    assert parts.count(), f"{docname}: its solutions have nothing to open"
+    shown = [
+        " ".join(parts.nth(i).inner_text().split())[:80]
+        for i in range(parts.count())
+        if parts.nth(i).is_visible()
+    ]
+    if shown:
+        pytest.fail(listing(f"{docname}: solution parts visible before a click", shown))
+
+    # open every step, one click each, as a reader would
+    errors = len(tab.errors)
+    summaries = solutions.locator("details > summary")
+    for i in range(summaries.count()):
+        summaries.nth(i).click()
+        cell = summaries.nth(i).locator("xpath=ancestor::div[contains(@class, 'cell')][1]")
+        for part in (cell.locator(".cell_input"), cell.locator(".cell_output")):
+            if part.count() and part.first.inner_text().strip():
+                expect(part.first).to_be_visible()  # code and output, with the one click
+    dropdowns = solutions.locator(".admonition.dropdown > .admonition-title")
+    for i in range(dropdowns.count()):
+        dropdowns.nth(i).click()
+    unopened = solutions.locator("details:not([open]), .admonition.toggle-hidden")
+    assert unopened.count() == 0, f"{docname}: {unopened.count()} toggles still closed"
+    hidden = [
+        " ".join(parts.nth(i).inner_text().split())[:80]
+        for i in range(parts.count())
+        if parts.nth(i).inner_text().strip() and not parts.nth(i).is_visible()
+    ]
+    if hidden:
+        pytest.fail(listing(f"{docname}: solution parts still hidden once opened", hidden))
+
+    figures = solutions.locator("figure.cu-plotly")
+    for i in range(figures.count()):
+        figure = figures.nth(i)
+        figure.scroll_into_view_if_needed()
+        expect(figure).to_have_attribute("data-cu-drawn", "true", timeout=TIMEOUT_MS)
+        drawn, column = figure.evaluate(  # the width drawn, and the width of the column it fills
+            "f => [f.querySelector('svg.main-svg').getBoundingClientRect().width,"
+            " f.querySelector('.cu-plotly-canvas').getBoundingClientRect().width]"
+        )
+        where = f"{docname}, solution figure {i}"
+        assert column > 300, f"{where}: its column is {column} px wide"
+        assert abs(drawn - column) <= 3, f"{where}: drawn {drawn} px wide in a {column} px column"
+    if tab.errors[errors:]:
+        pytest.fail(listing(f"{docname}, opening its solutions", tab.errors[errors:]))
 
 
 def test_sliders_change_the_plotted_data(site, open_tab):
@@ -923,7 +1020,9 @@ def test_measure_first_figure(site, open_tab):
         tab = open_tab(INIT_FIRST_FIGURE)
         tab.goto(docname)
         scrolled = tab.page.evaluate("() => window.__cuFirstFigureMs === null")
-        tab.page.locator("figure.cu-plotly").first.scroll_into_view_if_needed()
+        first = tab.page.locator("figure.cu-plotly").first
+        first.evaluate(JS_OPEN_TOGGLES)  # a figure in a closed solution: opened first
+        first.scroll_into_view_if_needed()
         tab.page.wait_for_function("() => window.__cuFirstFigureMs !== null")
         first_ms = tab.page.evaluate("() => window.__cuFirstFigureMs")
         tab.settle()

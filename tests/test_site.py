@@ -338,3 +338,85 @@ def test_exercise_solutions_are_executed_behind_a_toggle(site):
         notebook = executed_notebook(site, docname)
         assert all(cell.get("outputs") is not None for cell in code_cells(notebook))
         assert any(cell["outputs"] for cell in code_cells(notebook)), docname
+
+
+def heading_text(heading) -> str:
+    """A heading's words, without the "#" of its permalink."""
+    return heading.get_text(" ", strip=True).removesuffix("#").strip()
+
+
+def solution_sections(soup: BeautifulSoup) -> list:
+    """The sections of a page headed "Solution...": an exercise's worked answer."""
+    headings = soup.select("section > h2, section > h3, section > h4, section > h5")
+    return [h.parent for h in headings if heading_text(h).startswith("Solution")]
+
+
+def closed(element, within) -> bool:
+    """Whether ``element`` is hidden until the reader opens a toggle (inside ``within``): a
+    <details> that is not open (MyST-NB's hide-cell) or a dropdown admonition, which
+    sphinx-togglebutton closes when the page loads."""
+    for parent in element.parents:
+        if parent is within:
+            return False
+        if parent.name == "details" and not parent.has_attr("open"):
+            return True
+        if parent.name == "div" and {"admonition", "dropdown"} <= set(parent.get("class", [])):
+            return True
+    return False
+
+
+def test_exercise_solutions_stay_closed_until_the_reader_opens_them(site):
+    """No solution gives its answer away: every cell of a Solution section, its code and its
+    output (text, tables, figures) together, and every number pasted into its prose, is inside
+    a closed toggle."""
+    sections, cells, problems = 0, 0, []
+    for docname in notebook_docnames():
+        for section in solution_sections(page(site, docname)):
+            sections += 1
+            where = f"{docname}#{section.get('id')}"
+            for cell in section.select("div.cell"):
+                if cell.select_one(".cu-provenance"):
+                    continue  # the chapter's last cell: where the outputs came from
+                cells += 1
+                shown = [
+                    " ".join(part.get("class", []))
+                    for part in cell.select(".cell_input, .cell_output")
+                    if not closed(part, section)
+                ]
+                if shown:
+                    problems.append(f"{where}: a cell shows its {', '.join(shown)}")
+            for pasted in section.select(".pasted-text, .pasted-inline"):
+                if not closed(pasted, section):
+                    problems.append(f"{where}: pasted {pasted.get_text()!r} shows")
+    assert sections >= 24, f"only {sections} Solution sections found"
+    assert cells >= sections, f"only {cells} cells in {sections} Solution sections"
+    assert not problems, "\n".join(problems)
+
+
+def test_sentences_that_read_a_solution_are_in_dropdowns():
+    """In the sources, a sentence of a Solution section that pastes a glued result sits in a
+    dropdown (an admonition of class dropdown), not in the page's open prose; the built HTML
+    keeps no mark of a {glue:md} paste, so the chapters are read."""
+    problems, solutions = [], 0
+    for docname in notebook_docnames():
+        fences: list[str] = []  # the open fences, innermost last: "dropdown", "code", "other"
+        solution_level = None
+        lines = (REPO / f"{docname}.md").read_text().splitlines()
+        for number, line in enumerate(lines, start=1):
+            heading = re.match(r"(#+) (.*)", line) if not fences else None
+            if heading:
+                level = len(heading[1])
+                if solution_level is not None and level <= solution_level:
+                    solution_level = None
+                if heading[2].startswith("Solution"):
+                    solution_level, solutions = level, solutions + 1
+            elif line.startswith("```") and line.strip() != "```":
+                opening = "code" if line.startswith("```{code-cell") else "other"
+                following = lines[number : number + 3]
+                fences.append("dropdown" if ":class: dropdown" in following else opening)
+            elif line.strip() == "```" and fences:
+                fences.pop()
+            elif solution_level is not None and "{glue" in line and "dropdown" not in fences:
+                problems.append(f"{docname}.md:{number}: {line.strip()}")
+    assert solutions >= 24, f"only {solutions} Solution sections found"
+    assert not problems, "glued results outside a dropdown:\n" + "\n".join(problems)
