@@ -82,6 +82,7 @@ from course_utils.viz.style import (
     FigureTooLargeError,
     check_figure_size,
     compact,
+    log_ticks,
     square_pixels,
     style_figure,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "fit_nonlinear",
     "gate_frames",
     "gradient_decay",
+    "log_ticks",
     "mse",
     "nonlinear_data",
     "nonlinear_fit",
