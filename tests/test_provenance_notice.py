@@ -78,6 +78,7 @@ def report(profile: str, *sources: dict, device: str = CPU, rehearsal: bool = Fa
 
 def one_sentence(text: str) -> None:
     assert text.startswith("This page ran ") and text.endswith("."), text
+    assert not re.search(r"[.:;]\s+[A-Z]", text), f"more than one sentence: {text}"
     # no maintainer's words: file names, enum names, the records' own labels
     for word in (".pt", ".gz", "IMAGENET1K", "_Weights", "full profile", "standing in", "wheel"):
         assert word not in text, (word, text)
@@ -113,7 +114,8 @@ def test_quick_on_the_full_profiles_own_data_says_so():
     one_sentence(text)
     assert text.startswith(
         "This page ran on the 1,797 small (8x8) handwritten digits that come with "
-        "scikit-learn, on a CPU (2 cores) in the quick build."
+        "scikit-learn, on a CPU (2 cores) in the quick build: the full build uses the same "
+        "data"
     )
     assert "uses the same data" in text and "instead" not in text
 

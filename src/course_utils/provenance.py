@@ -195,9 +195,8 @@ def summary(report: dict) -> str:
                 "the method behaves, not what it achieves on the real data."
             )
         return (
-            f"This page ran {ran_on}, {where}. The full build uses the same data, on a GPU "
-            "where there is one and with its own epochs and sizes, so its numbers may differ "
-            "a little."
+            f"This page ran {ran_on}, {where}: the full build uses the same data, with a GPU "
+            "where there is one and its own epochs and sizes, so its numbers can differ."
         )
     where = f"on {hardware} in the {profile} build"
     if not sources:
