@@ -1033,6 +1033,9 @@ def test_toc_highlights_the_section_being_read(site, open_tab):
     following = sections[[id for id, _ in sections].index(up) + 1][0]
     tab.page.evaluate(JS_SCROLL_HEADING_TO, [following, third - 40])
     expect_highlighted(tab, following, f"{docname}, scrolled on to #{following}")
+    # at the end of the page, the last section, whose heading cannot reach the top third
+    tab.page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    expect_highlighted(tab, sections[-1][0], f"{docname}, at the end of the page")
     if tab.errors:
         pytest.fail(listing(docname, tab.errors))
 

@@ -8,7 +8,9 @@
  *
  * Here the highlighted entry is worked out from where the headings are, on every scroll
  * (once a frame) and layout change: the section whose heading was last scrolled past the top
- * third of the viewport; none above the first heading. After an in-page link is followed, its
+ * third of the viewport; none above the first heading; at the very end of the page, where the
+ * last headings cannot reach the top third, the last heading in view. After an in-page link
+ * is followed, its
  * entry stays highlighted until the reader scrolls on (a short last section can never reach
  * the top third). The theme's own observer still runs; whatever it changes in the table of
  * contents is put back. The classes are the theme's: ``active`` on the link and on every
@@ -51,7 +53,10 @@
       if (Math.abs(window.scrollY - pin.y) < UNPIN_PX) return pin.link;
       pin = null;
     }
-    const line = window.innerHeight / 3;
+    // At the end of the page the last headings can never reach the top third: there the
+    // last heading in view is the one being read.
+    const end = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2;
+    const line = end ? window.innerHeight : window.innerHeight / 3;
     let link = null;
     for (const section of sections) {
       if (section.heading.getBoundingClientRect().top > line) break;
