@@ -744,11 +744,22 @@ def start_of(url: str) -> tuple[str, int]:
     return parts.path.rsplit("/", 1)[-1], int(parse_qs(parts.query)["start"][0])
 
 
+def open_lessons(tab: Tab) -> None:
+    """Open every lesson of the landing page's list (a click on its <summary>, not a player)."""
+    lessons = tab.page.locator("details.cu-lesson")
+    assert lessons.count() == 7, "the landing page lists the seven lessons"
+    for index in range(lessons.count()):
+        lessons.nth(index).locator("summary").click()
+        expect(lessons.nth(index)).to_have_attribute("open", "")
+
+
 def test_video_placeholders_load_nothing_before_a_click(site, open_tab):
     require_built(site, ROOT)
     tab = open_tab()
     tab.goto(ROOT)
     tab.settle()
+    expect(tab.page.locator("button.cu-video-poster").first).to_be_hidden()  # lessons closed
+    open_lessons(tab)
     tab.page.mouse.wheel(0, 20_000)  # scroll past every poster
     tab.settle()
     expect(tab.page.locator("button.cu-video-poster").first).to_be_visible(timeout=TIMEOUT_MS)
@@ -762,6 +773,7 @@ def test_timestamp_links_start_the_player_there(site, open_tab):
     require_built(site, ROOT)
     tab = open_tab()
     tab.goto(ROOT)
+    open_lessons(tab)
     box = tab.page.locator(".cu-video").first
     links = box.locator("a.cu-video-moment")
     assert links.count() >= 3, "the first video needs three timestamps for this test"
@@ -784,6 +796,7 @@ def test_poster_plays_from_the_keyboard(site, open_tab):
     require_built(site, ROOT)
     tab = open_tab()
     tab.goto(ROOT)
+    open_lessons(tab)
     boxes = tab.page.locator(".cu-video")
     box = boxes.nth(min(1, boxes.count() - 1))
     first = moment(box.locator("a.cu-video-moment"), 0)  # the poster starts at the first one
@@ -1008,7 +1021,123 @@ def test_search_from_a_chapter_finds_chapters(site, open_tab):
         pytest.fail(listing("searching", tab.errors))
 
 
-# --- 6. a measurement, not a test of speed ---------------------------------------------
+# --- 6. the landing page, the notice, the table of contents -----------------------------
+
+
+@pytest.mark.parametrize(("width", "screens"), [(1280, 1), (390, 1.5)])
+def test_course_map_comes_early_on_the_landing_page(site, chromium, origin, width, screens):
+    """The course map's heading in the first screen at 1280x800, within a short scroll on a
+    phone; the seven lessons' videos below it are one line each, closed."""
+    require_built(site, ROOT)
+    context = chromium.new_context(viewport={"width": width, "height": 800})
+    try:
+        tab = Tab(context=context, origin=origin)
+        tab.goto(ROOT)
+        tab.settle()
+        heading = tab.page.locator("#the-course-map h2")
+        top = heading.evaluate("h => h.getBoundingClientRect().bottom + scrollY")
+        assert top <= screens * 800, f"at {width} px the course map starts at {top:.0f} px"
+        lessons = tab.page.locator("details.cu-lesson")
+        assert lessons.count() == 7
+        heights = lessons.evaluate_all("ds => ds.map(d => d.getBoundingClientRect().height)")
+        assert all(h < 80 for h in heights), heights  # one line each while closed
+        assert tab.page.locator(".cu-video-player:visible").count() == 0
+    finally:
+        context.close()
+
+
+NOTICE_PAGES = ["book/section2/dogs-vs-cats", "book/section2/cnn", "book/section1/numpy"]
+
+
+@pytest.mark.parametrize("docname", NOTICE_PAGES)
+def test_notice_shows_its_sentence_and_keeps_the_details_closed(site, open_tab, docname):
+    require_built(site, docname)
+    tab = open_tab()
+    tab.goto(docname)
+    notice = tab.page.locator(".cu-provenance-notice")
+    sentence = notice.locator("p.cu-provenance-summary")
+    expect(sentence).to_be_visible()
+    assert re.fullmatch(r"This page ran .+\.", sentence.inner_text().strip())
+    box = sentence.bounding_box()
+    assert box and box["y"] < 800, f"{docname}: the sentence is not in the first screen"
+    more = notice.locator("details.cu-provenance-details")
+    assert more.get_attribute("open") is None
+    expect(more.locator("summary")).to_be_visible()
+    facts = more.locator("ul")
+    expect(facts).to_be_hidden()  # the paths and enum names wait for a click
+    more.locator("summary").click()
+    expect(facts).to_be_visible()
+    assert "Profile:" in more.inner_text()
+
+
+# The TOC link that the page highlights (pydata-sphinx-theme's classes).
+JS_ACTIVE_TOC = """() => [...document.querySelectorAll('#pst-page-toc-nav a.active')]
+  .map(a => a.getAttribute('href'))"""
+# Scroll so that the heading's top is at ``y`` px from the top of the viewport.
+JS_SCROLL_HEADING_TO = """([id, y]) => {
+  const target = document.getElementById(id);
+  const heading = target.querySelector('h1, h2, h3, h4, h5, h6') || target;
+  window.scrollTo(0, window.scrollY + heading.getBoundingClientRect().top - y);
+  return heading.getBoundingClientRect().top;
+}"""
+# Each TOC section's id and its heading's distance to the next heading, in page order.
+JS_TOC_SECTIONS = """() => {
+  const ids = [...document.querySelectorAll('#pst-page-toc-nav a[href^="#"]')]
+    .map(a => decodeURIComponent(a.getAttribute('href').slice(1)));
+  const tops = ids.map(id => {
+    const t = document.getElementById(id);
+    return (t.querySelector('h1, h2, h3, h4, h5, h6') || t).getBoundingClientRect().top + scrollY;
+  });
+  return ids.map((id, i) => [id, (i + 1 < ids.length ? tops[i + 1] : 1e9) - tops[i]]);
+}"""
+
+
+def expect_highlighted(tab: Tab, section: str, where: str) -> None:
+    try:
+        tab.page.wait_for_function(
+            f"id => ({JS_ACTIVE_TOC})().join() === '#' + id", arg=section, timeout=3000
+        )
+    except PlaywrightTimeout:
+        active = tab.page.evaluate(JS_ACTIVE_TOC)
+        pytest.fail(f"{where}: the table of contents highlights {active}, not #{section}")
+
+
+def test_toc_highlights_the_section_being_read(site, open_tab):
+    """Scrolled so that a section's heading has passed the top third of the viewport and the
+    next one has not, the "On this page" entry highlighted is that section: going down, and
+    coming back up (where the theme's own highlight stayed on the section below)."""
+    docname = "book/section2/dogs-vs-cats"
+    require_built(site, docname)
+    tab = open_tab()
+    tab.goto(docname)
+    tab.settle()
+    sections = tab.page.evaluate(JS_TOC_SECTIONS)
+    assert len(sections) >= 4, f"{docname}: too few sections for this test"
+    third = 800 / 3
+    # a long section (its next heading more than a screen below), not the first or the last
+    long = [id for id, gap in sections[1:-1] if gap > 800]
+    assert long, f"{docname}: no section longer than a screen"
+    down, up = sections[-1][0], long[0]
+    tab.page.evaluate(JS_SCROLL_HEADING_TO, [down, third - 60])
+    expect_highlighted(tab, down, f"{docname}, scrolled down to #{down}")
+    # back up into the middle of a long section: its heading above the viewport, the next
+    # heading still below the top third
+    tab.page.evaluate(JS_SCROLL_HEADING_TO, [up, -200])
+    expect_highlighted(tab, up, f"{docname}, scrolled back up into #{up}")
+    # a small step down within it changes nothing; past the next heading, the next section
+    tab.page.evaluate("() => window.scrollBy(0, 100)")
+    expect_highlighted(tab, up, f"{docname}, a little further into #{up}")
+    following = sections[[id for id, _ in sections].index(up) + 1][0]
+    tab.page.evaluate(JS_SCROLL_HEADING_TO, [following, third - 40])
+    expect_highlighted(tab, following, f"{docname}, scrolled on to #{following}")
+    # at the end of the page, the last section, whose heading cannot reach the top third
+    tab.page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    expect_highlighted(tab, sections[-1][0], f"{docname}, at the end of the page")
+    if tab.errors:
+        pytest.fail(listing(docname, tab.errors))
+
+
+# --- 7. a measurement, not a test of speed ---------------------------------------------
 
 
 def test_measure_first_figure(site, open_tab):

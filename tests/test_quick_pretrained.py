@@ -50,6 +50,12 @@ def test_conv_learner_body_is_the_file_trained_on_other_digits(data_folder, caps
     assert source.name.startswith("resnet18 body at half width pretrained")
     assert source.stand_in_for == "resnet18, ImageNet weights ResNet18_Weights.IMAGENET1K_V1"
     assert source.items == TINY.max_items and path.name in source.origin
+    # for the notice's sentence: no file or enum names
+    assert source.kind == "weights"
+    assert source.description == (
+        "a ResNet-18 at half width that this build pretrained on the MNIST digits 0 to 4"
+    )
+    assert source.full_description == "a ResNet-18 pretrained on ImageNet's photos"
 
 
 def test_the_file_is_trained_once_then_reused(data_folder, monkeypatch):

@@ -124,10 +124,14 @@ def test_every_quick_source_loads_offline(name, quick_cache, monkeypatch):
     assert all((root / p).exists() for p in entry.required)
     (source,) = provenance.data_sources()
     assert source.name == entry.quick.name and source.origin == entry.quick.origin
+    assert source.description == entry.quick.description  # the notice's plain words
     if entry.same_in_both_profiles:
-        assert source.stand_in_for is None
+        assert source.stand_in_for is None and source.full_description is None
     else:
         assert source.stand_in_for == f"{entry.title} (full profile)"
+        # what the reader is told the full profile uses instead, unless it is the same data
+        expected = None if entry.quick.same_as_full else entry.description
+        assert source.full_description == expected
 
 
 def test_profile_comes_from_the_environment(monkeypatch, quick_cache):

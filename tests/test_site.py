@@ -12,6 +12,8 @@ from bs4 import BeautifulSoup
 from helpers import REPO
 
 from course_book.common import toc_docnames as book_toc
+from course_utils.provenance import MIME_TYPE as PROVENANCE_MIME
+from course_utils.provenance import summary
 
 pytestmark = pytest.mark.site
 
@@ -132,8 +134,20 @@ def test_provenance_on_every_executed_page(site, docname):
     soup = page(site, docname)
     notice = soup.select_one(".cu-provenance-notice")
     assert notice is not None, docname
-    assert re.search(r"Outputs from the (quick|full) profile", notice.get_text())
-    assert "Data:" in notice.get_text()
+    # one plain sentence first, from the page's own report; the facts follow, collapsed
+    sentence = notice.select_one(":scope > p.cu-provenance-summary").get_text()
+    report = [
+        output["data"][PROVENANCE_MIME]
+        for cell in code_cells(executed_notebook(site, docname))
+        for output in cell["outputs"]
+        if PROVENANCE_MIME in output.get("data", {})
+    ][-1]
+    assert sentence == summary(report), docname
+    assert re.search(r" in the (quick|full) build[ ,.:]", sentence), sentence
+    more = notice.select_one(":scope > details.cu-provenance-details")
+    assert more is not None and not more.has_attr("open"), docname
+    assert more.select_one("summary") and "Data:" in more.get_text()
+    assert re.search(r"Profile: (quick|full) \(", more.get_text())
     footer = soup.select_one(".cu-provenance").get_text(" ", strip=True)
     assert re.search(r"Device\s*:?\s*(CPU, \d+ cores|GPU: .+)", footer), footer
     assert re.search(r"course_utils\s*:?\s*\S+ at commit [0-9a-f]{7,}|unknown", footer), footer
@@ -209,6 +223,13 @@ def test_landing_page_embeds_every_lecture_moment(site):
     }
     assert links == expected
     assert not soup.select("iframe"), "no third-party frame before the reader clicks"
+    # one closed line per lesson, each holding its player, after the course map
+    lessons = soup.select("details.cu-lesson")
+    assert [len(d.select("div.cu-video-player")) for d in lessons] == [1] * len(LESSONS)
+    assert not any(d.has_attr("open") for d in lessons)
+    assert all(d.select_one(":scope > summary").get_text().startswith("Lesson") for d in lessons)
+    sections = [section["id"] for section in soup.select("main section[id]")]
+    assert sections.index("the-course-map") < sections.index("the-lecture-videos")
 
 
 # Where each lecture moment of Section 2 is taught: (video id, seconds) -> page.

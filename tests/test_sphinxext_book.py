@@ -148,7 +148,14 @@ def test_pages_load_few_files_and_nothing_unused(figure_book):
 def test_provenance_notice_and_footer(figure_book):
     page = soup(figure_book / "figures.html")
     notice = page.select_one(".cu-provenance-notice")
-    assert "quick profile" in notice.get_text()
+    sentence = notice.select_one("p.cu-provenance-summary").get_text()
+    assert re.fullmatch(
+        r"This page ran on a CPU \(\d+ cores\) in the quick build and uses "
+        r"no dataset\.",
+        sentence,
+    ), sentence
+    more = notice.select_one("details.cu-provenance-details")
+    assert not more.has_attr("open") and "Profile: quick" in more.get_text()
     # The notice sits right under the page title.
     assert notice.find_previous_sibling("h1") is not None
     footer = page.select_one(".cu-provenance").get_text(" ", strip=True)

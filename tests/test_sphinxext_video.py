@@ -26,11 +26,17 @@ LESSON_1 = """\
 """
 
 
-def build(root: Path, pages: dict[str, str], builder: str = "html", **options) -> tuple[Path, str]:
-    """Build ``pages`` (name -> MyST text) with the video extension alone and ``builder``
-    (``options``: :func:`helpers.sphinx_build`'s): the output folder, and the warnings and
-    errors, one a line (a build with none exits cleanly, and no build may crash)."""
-    write_sphinx_book(root, pages, extensions=["myst_parser", "course_book.video"], conf=MYST_CONF)
+def build(
+    root: Path,
+    pages: dict[str, str],
+    builder: str = "html",
+    extensions: tuple[str, ...] = ("myst_parser", "course_book.video"),
+    **options,
+) -> tuple[Path, str]:
+    """Build ``pages`` (name -> MyST text) with the video extension alone (or ``extensions``)
+    and ``builder`` (``options``: :func:`helpers.sphinx_build`'s): the output folder, and the
+    warnings and errors, one a line (a build with none exits cleanly, and no build may crash)."""
+    write_sphinx_book(root, pages, extensions=list(extensions), conf=MYST_CONF)
     result = sphinx_build(root, builder=builder, **options)
     assert result.returncode == (1 if result.warnings else 0), result.stdout + result.stderr
     return result.outdir, "\n".join(result.warnings)
@@ -245,9 +251,17 @@ def test_landing_page_builds_cleanly_with_every_lesson(tmp_path):
     assert {"section1/jupyter", "section1/numpy", "section1/mlp"} <= linked_docs
     pages = {name: stub.format(name) for name in linked_docs}
     pages["index"] = index
-    outdir, warnings = build(root, pages, nitpicky=True)
+    extensions = ("myst_parser", "course_book.video", "course_book.details")
+    outdir, warnings = build(root, pages, extensions=extensions, nitpicky=True)
     assert warnings == ""
     html = soup(outdir / "index.html")
+    # one closed <details> per lesson, its title the summary, its player inside
+    lessons = html.select("details.cu-lesson")
+    assert [d.select_one(":scope > summary").get_text(strip=True) for d in lessons] == [
+        lesson.heading.replace(" — ", ": ") for lesson in LESSONS
+    ]
+    assert not any(d.has_attr("open") for d in lessons)
+    assert [len(d.select("button.cu-video-poster")) for d in lessons] == [1] * len(LESSONS)
     posters = html.select("button.cu-video-poster")
     assert [p["data-cu-video"] for p in posters] == [lesson.video_id for lesson in LESSONS]
     assert [p["data-cu-title"] for p in posters] == [lesson.heading for lesson in LESSONS]
@@ -256,3 +270,13 @@ def test_landing_page_builds_cleanly_with_every_lesson(tmp_path):
         assert hrefs == [m.url for m in moments_for_video(lesson.video_id)]
     linked = {a["href"] for a in html.select("a.reference.internal")}
     assert {"section1/jupyter.html", "section1/numpy.html", "section1/mlp.html"} <= linked
+
+
+def test_details_in_other_builders_is_its_content(tmp_path):
+    """``{details}`` outside HTML: the summary and the content, as plain paragraphs."""
+    page = "# Page\n\n:::{details} Lesson one\n:class: cu-lesson\n\nThe content.\n:::\n"
+    extensions = ("myst_parser", "course_book.details")
+    outdir, warnings = build(tmp_path, {"index": page}, "text", extensions=extensions)
+    assert warnings == ""
+    text = (outdir / "index.txt").read_text(encoding="utf-8")
+    assert "Lesson one" in text and "The content." in text

@@ -44,6 +44,7 @@ def setup(app: Sphinx) -> dict:
     # notebooks) runs that module once, not a second time after the package imported it.
     from course_book import (
         bundles,
+        details,
         execution,
         launch,
         mathjax,
@@ -55,6 +56,7 @@ def setup(app: Sphinx) -> dict:
     )
 
     for module in (
+        details,
         video,
         plotly_figures,
         mathjax,

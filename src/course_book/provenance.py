@@ -6,9 +6,11 @@ which displays a report with the mime type
 versions and the data the kernel really used. This module renders that report
 as two parts of the page:
 
-- a notice under the page title, saying which profile and data produced the
-  outputs (prominent in the quick profile, whose numbers are not the ones to
-  publish);
+- a notice under the page title: one plain sentence for the reader, saying what
+  the page ran on and what that means for its numbers
+  (:func:`course_utils.provenance.summary`, from the recorded data sources), then
+  the details (profile, device, each source's origin, versions) in a collapsed
+  ``<details>`` element;
 - a footer with the profile, device, ``course_utils`` version and git commit,
   torch version, the page's run time (from myst-nb's execution data) and the
   build date.
@@ -29,7 +31,8 @@ from docutils import nodes
 from myst_nb.sphinx_ import NbMetadataCollector
 from sphinx.application import Sphinx
 
-from course_utils.provenance import MIME_TYPE
+from course_book.details import add_details_nodes, details, details_summary
+from course_utils.provenance import MIME_TYPE, summary
 
 __all__ = ["BuildInfo", "ProvenanceMimeRenderer", "ProvenanceNode", "build_info", "setup"]
 
@@ -106,31 +109,52 @@ def describe_data(report: dict) -> str:
     return "; ".join(parts)
 
 
+def _source_item(source: dict) -> nodes.list_item:
+    """One data source for the details: its name, origin, size and what it stands in for."""
+    text = f"{source['name']}: {source['origin']}"
+    if source.get("items") is not None:
+        text += f" ({_count(source['items'], 'item')})"
+    if source.get("stand_in_for"):
+        text += f"; the full profile uses {source['stand_in_for'].replace(' (full profile)', '')}"
+    return nodes.list_item("", nodes.paragraph(text=text + "."))
+
+
 def _notice(report: dict) -> nodes.container:
+    """The plain sentence, then the details in a collapsed ``<details>`` element.
+
+    HTML::
+
+        div.cu-provenance-notice
+          p.cu-provenance-summary                 (the sentence of provenance.summary)
+          details.cu-provenance-details           (closed)
+            summary, p (profile, device, when), p "Data:" + ul (one li per source), p (versions)
+    """
     notice = nodes.container(classes=["cu-provenance-notice"])
+    notice += nodes.paragraph(text=summary(report), classes=["cu-provenance-summary"])
+    more = details(classes=["cu-provenance-details"])
+    more += details_summary(text="Details: profile, device, data sources and versions")
     profile = report.get("profile", "unknown")
-    para = nodes.paragraph()
-    para += nodes.strong(text=f"Outputs from the {profile} profile. ")
-    device = report.get("device", "an unknown device")
-    para += nodes.Text(
-        f"Every output on this page was produced when the book was built, on {device}"
+    facts = nodes.paragraph()
+    facts += nodes.strong(text="Profile: ")
+    facts += nodes.Text(f"{profile} ({report.get('profile_description', '')}). ")
+    facts += nodes.strong(text="Device: ")
+    facts += nodes.Text(
+        f"{report.get('device', 'unknown')}. Every output on this page was produced when the "
+        "book was built."
     )
-    if profile == "quick":
-        para += nodes.Text(", with small real data that runs anywhere offline.")
-        stand_ins = [s["stand_in_for"] for s in report.get("data") or [] if s.get("stand_in_for")]
-        if stand_ins:
-            para += nodes.Text(
-                " The full profile (GPU, canonical datasets) runs the same code on "
-                + "; ".join(stand_ins)
-                + "."
-            )
-    else:
-        para += nodes.Text(".")
-    notice += para
+    more += facts
+    sources = report.get("data") or []
     data = nodes.paragraph()
     data += nodes.strong(text="Data: ")
-    data += nodes.Text(describe_data(report) + ".")
-    notice += data
+    data += nodes.Text("" if sources else "none loaded.")
+    more += data
+    if sources:
+        more += nodes.bullet_list("", *[_source_item(source) for source in sources])
+    more += nodes.paragraph(
+        text=f"course_utils {report.get('course_utils_version')}, torch "
+        f"{report.get('torch_version')}, Python {report.get('python_version')}."
+    )
+    notice += more
     return notice
 
 
@@ -183,5 +207,6 @@ def render_provenance(app: Sphinx, doctree: nodes.document, docname: str) -> Non
 
 def setup(app: Sphinx) -> dict:
     app.add_node(ProvenanceNode)
+    add_details_nodes(app)
     app.connect("doctree-resolved", render_provenance)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

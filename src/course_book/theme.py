@@ -14,12 +14,18 @@ Three things the theme stack does on its own that the book does not want:
 - pydata-sphinx-theme 0.17 adds a top bar holding a second search field
   unless ``navbar_persistent`` is set; sphinx-book-theme keeps search in the
   sidebar, so the option is set to an empty list.
+
+And one it does late: the "On this page" highlight, which the theme moves only when a
+heading crosses the top of the viewport, lags the section being read (scrolling up, it
+stays on the section below). ``static/course_toc.js`` sets it from where the headings are.
 """
 
 from __future__ import annotations
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
+
+from course_book.common import add_static_dir
 
 __all__ = ["is_thebe_script", "setup"]
 
@@ -51,5 +57,8 @@ def drop_thebe_scripts(app: Sphinx, pagename, templatename, context, doctree) ->
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", theme_defaults)
+    # The "On this page" highlight follows the reading position (the theme's lags behind).
+    app.add_js_file("course_toc.js", loading_method="defer")
+    add_static_dir(app)
     app.connect("html-page-context", drop_thebe_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -27,6 +27,7 @@ __all__ = [
     "describe_device",
     "provenance",
     "record_data_source",
+    "summary",
 ]
 
 MIME_TYPE = "application/vnd.course-utils.provenance+json"
@@ -40,6 +41,15 @@ class DataSource:
     origin: str  # e.g. "scikit-learn load_digits(), bundled in the scikit-learn wheel"
     items: int | None = None  # how many examples were loaded
     stand_in_for: str | None = None  # the full profile's dataset this one replaces
+    # For the reader, in plain words (the first sentence of the page's notice): what this is,
+    # e.g. "a 5,000-image sample of MNIST's handwritten digits", and, for a stand-in whose
+    # data differ from the full profile's, what the full profile uses instead, e.g.
+    # "CIFAR-10's 60,000 small colour photos" (None when the data are the same).
+    description: str | None = None
+    full_description: str | None = None
+    # "data"; "weights" (a network's pretrained weights); "initialisation" (random weights,
+    # the same in every profile, left out of the notice's first sentence)
+    kind: str = "data"
 
 
 _sources: dict[tuple[str, str], DataSource] = {}
@@ -55,11 +65,21 @@ def record_data_source(source: DataSource) -> None:
     key = (source.name, source.origin)
     earlier = _sources.get(key)
     if earlier is not None and earlier.stand_in_for and source.stand_in_for:
-        replaced = earlier.stand_in_for.split(" and ")
-        if source.stand_in_for not in replaced:
-            replaced.append(source.stand_in_for)
-        source = replace(source, stand_in_for=" and ".join(replaced))
+        source = replace(
+            source,
+            stand_in_for=_joined(earlier.stand_in_for, source.stand_in_for),
+            full_description=_joined(earlier.full_description, source.full_description),
+        )
     _sources[key] = source
+
+
+def _joined(earlier: str | None, new: str | None) -> str | None:
+    """``"A and B"`` from ``"A"`` and ``"B"``; a part already named is not named again."""
+    if not earlier or not new:
+        return earlier or new
+    if new in earlier.split(" and ") or f" and {new}" in earlier or earlier.startswith(new):
+        return earlier
+    return f"{earlier} and {new}"
 
 
 def data_sources() -> list[DataSource]:
@@ -88,12 +108,14 @@ class ProvenanceReport:
     torch_version: str
     python_version: str
     data: list[DataSource] = field(default_factory=list)
+    rehearsal: bool = False  # a rehearsal of the full profile, on miniature data
 
     def to_json(self) -> dict:
         return asdict(self)
 
     def to_text(self) -> str:
         lines = [
+            summary(self.to_json()),
             f"Profile: {self.profile} ({self.profile_description})",
             f"Device: {self.device}",
             f"course_utils {self.course_utils_version}, torch {self.torch_version}, "
@@ -117,6 +139,71 @@ def _describe_source(source: DataSource) -> str:
     return text
 
 
+def _words(items: list[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _hardware(device: str) -> str:
+    """``"GPU: NVIDIA H100"`` -> ``"a GPU (NVIDIA H100)"``;
+    ``"CPU, 2 cores"`` -> ``"a CPU (2 cores)"``."""
+    for kind, separator in (("GPU", ":"), ("CPU", ",")):
+        if device.startswith(kind):
+            detail = device[len(kind) :].lstrip(separator).strip()
+            return f"a {kind} ({detail})" if detail else f"a {kind}"
+    return device or "an unknown device"
+
+
+def _on(sources: list[dict], described: str) -> str:
+    """``"on X, with Y"``: the data, then the pretrained weights, each as ``described``
+    (``"description"`` or ``"full_description"``); the record's name where it has none."""
+    data = [s.get(described) or s["name"] for s in sources if s.get("kind", "data") == "data"]
+    weights = [s.get(described) or s["name"] for s in sources if s.get("kind") == "weights"]
+    text = f"on {_words(data)}" if data else ""
+    if weights:
+        text += (", with " if data else "with ") + _words(weights)
+    return text
+
+
+def summary(report: dict) -> str:
+    """One plain sentence for a reader: what the page ran on and what that means for its
+    numbers. ``report`` is :meth:`ProvenanceReport.to_json` (as a page stores it).
+
+    Quick, with stand-ins: what the data are, that the full build uses other data, and that
+    the numbers show how the method behaves. Quick, with the full profile's own data: that
+    the full build uses the same data. Full: the canonical data and the hardware. A
+    rehearsal: that its numbers mean nothing.
+    """
+    profile = report.get("profile", "unknown")
+    hardware = _hardware(str(report.get("device") or ""))
+    sources = [s for s in report.get("data") or [] if s.get("kind", "data") != "initialisation"]
+    ran_on = _on(sources, "description")
+    if report.get("rehearsal"):
+        return (
+            f"This page ran in a rehearsal of the full build, on miniatures of the real data on "
+            f"{hardware}: it checks that the code runs, and its numbers mean nothing."
+        )
+    if profile == "quick":
+        where = f"on {hardware} in the quick build"
+        if not sources:
+            return f"This page ran {where} and uses no dataset."
+        replaced = [s for s in sources if s.get("stand_in_for") and s.get("full_description")]
+        if replaced:
+            instead = _on(replaced, "full_description")
+            return (
+                f"This page ran {ran_on}, {where}, instead of {instead}: its numbers show how "
+                "the method behaves, not what it achieves on the real data."
+            )
+        return (
+            f"This page ran {ran_on}, {where}: the full build uses the same data, with a GPU "
+            "where there is one and its own epochs and sizes, so its numbers can differ."
+        )
+    where = f"on {hardware} in the {profile} build"
+    if not sources:
+        return f"This page ran {where} and uses no dataset."
+    return f"This page ran {ran_on}, {where}, with the canonical data."
+
+
 def collect() -> ProvenanceReport:
     """Gather the report for this kernel."""
     import torch
@@ -130,6 +217,7 @@ def collect() -> ProvenanceReport:
         torch_version=torch.__version__,
         python_version=platform.python_version(),
         data=data_sources(),
+        rehearsal=profile.rehearsal,
     )
 
 

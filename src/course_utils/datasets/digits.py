@@ -19,7 +19,14 @@ import numpy as np
 
 from course_utils.provenance import DataSource, record_data_source
 
-__all__ = ["DATA_SOURCE_NAME", "DATA_SOURCE_ORIGIN", "IMAGE_SHAPE", "Digits", "load_digits"]
+__all__ = [
+    "DATA_SOURCE_DESCRIPTION",
+    "DATA_SOURCE_NAME",
+    "DATA_SOURCE_ORIGIN",
+    "IMAGE_SHAPE",
+    "Digits",
+    "load_digits",
+]
 
 IMAGE_SHAPE = (8, 8)
 MAX_INK = 16  # pixel values in the raw data are ink counts 0..16
@@ -27,6 +34,7 @@ DATA_SOURCE_NAME = "8x8 handwritten digits"
 DATA_SOURCE_ORIGIN = (
     "scikit-learn load_digits(), bundled in the scikit-learn wheel (UCI optdigits test set)"
 )
+DATA_SOURCE_DESCRIPTION = "the 1,797 small (8x8) handwritten digits that come with scikit-learn"
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,14 @@ def load_digits(valid_fraction: float = 0.2, seed: int = 0) -> Digits:
 
     order = np.random.default_rng(seed).permutation(n)
     valid_index, train_index = np.sort(order[:n_valid]), np.sort(order[n_valid:])
-    record_data_source(DataSource(name=DATA_SOURCE_NAME, origin=DATA_SOURCE_ORIGIN, items=n))
+    record_data_source(
+        DataSource(
+            name=DATA_SOURCE_NAME,
+            origin=DATA_SOURCE_ORIGIN,
+            items=n,
+            description=DATA_SOURCE_DESCRIPTION,
+        )
+    )
     return Digits(
         x_train=x[train_index],
         y_train=y[train_index],

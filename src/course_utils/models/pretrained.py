@@ -388,11 +388,19 @@ def create_cnn(
             f"  (the full profile uses ImageNet weights {imagenet} at full width)"
         )
     elif pretrained:
-        source = DataSource(f"{arch}, pretrained on ImageNet ({imagenet})", imagenet.url)
+        source = DataSource(
+            f"{arch}, pretrained on ImageNet ({imagenet})",
+            imagenet.url,
+            description=f"a {network_name(arch)} pretrained on ImageNet's photos",
+            kind="weights",
+        )
         message = f"{arch}: body with ImageNet weights {imagenet}, new head of {n_out} outputs"
     else:  # pretrained=False asked for: the same in every profile, no stand-in
         source = DataSource(
-            f"{arch}{at_width(width)}, random initial weights", "torch's default initialisation"
+            f"{arch}{at_width(width)}, random initial weights",
+            "torch's default initialisation",
+            description=f"a {network_name(arch)}{at_width(width)} with random initial weights",
+            kind="initialisation",
         )
         message = (
             f"{arch}{at_width(width)}: random initial weights, as asked, "
@@ -402,6 +410,17 @@ def create_cnn(
     if verbose:
         print(message)
     return model
+
+
+def network_name(arch: str) -> str:
+    """The architecture as a reader knows it: ``"resnet34"`` -> ``"ResNet-34"``,
+    ``"resnext50_32x4d"`` -> ``"ResNeXt-50"``, ``"wide_resnet50_2"`` -> ``"Wide ResNet-50"``."""
+    match = re.fullmatch(r"(wide_)?(resnext|resnet)(\d+)(_.*)?", arch)
+    if match is None:
+        return arch
+    wide, family, depth, _ = match.groups()
+    name = {"resnet": "ResNet", "resnext": "ResNeXt"}[family] + f"-{depth}"
+    return f"Wide {name}" if wide else name
 
 
 def at_width(width: float) -> str:

@@ -249,7 +249,7 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
 
 def quick_body_source(path: Path, stand_in_for: str) -> DataSource:
     """The provenance entry of a quick body: what it was trained on and how well it learnt."""
-    from course_utils.models.pretrained import at_width
+    from course_utils.models.pretrained import at_width, network_name
 
     summary = json.loads(Path(path).with_suffix(".json").read_text())
     recipe = summary["recipe"]
@@ -261,4 +261,8 @@ def quick_body_source(path: Path, stand_in_for: str) -> DataSource:
         f"on {summary['valid_images']:,} held-out digits",
         summary["train_images"],
         stand_in_for,
+        description=f"a {network_name(summary['arch'])}{at_width(summary['width'])} that this "
+        f"build pretrained on {summary['source']}",
+        full_description=f"a {network_name(summary['arch'])} pretrained on ImageNet's photos",
+        kind="weights",
     )

