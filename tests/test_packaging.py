@@ -66,6 +66,7 @@ def test_the_book_machinery_is_a_package_of_its_own(tmp_path):
         "course_book/dependencies.py",
         "course_book/outline.py",
         "course_book/static/course_plotly.js",
+        "course_book/static/course_plotly_narrow.js",
         "course_book/vendor/plotly-course.min.js",
     ):
         assert needed in names

@@ -243,7 +243,7 @@ def test_conv_explorer_numbers_match_torch():
     r, c = np.unravel_index(np.argmax(np.abs(first_conv)), first_conv.shape)
     assert abs(first_conv[r, c]) > 1  # the window sits on a stroke's edge, not on zeros
     assert fig.layout.sliders[0].active == len(fig.frames) - 1
-    assert fig.layout.sliders[0].steps[-1].label == f"all done; window at row {r}, column {c}"
+    assert fig.layout.sliders[0].steps[-1].label == f"row {r}, column {c} (all done)"
     for n, name in enumerate(KERNELS):
         reference = torch_stages(image, KERNELS[name])
         table, sums, conv, relu, pool = (by_index[3 + 5 * n + k] for k in range(5))

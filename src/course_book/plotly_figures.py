@@ -189,6 +189,7 @@ def add_plotly_scripts(app: Sphinx, pagename, templatename, context, doctree) ->
     # it when a figure comes near. course_plotly.js (small, deferred: it needs the parsed
     # page) draws each figure once both are there.
     app.add_js_file(bundle_for(types), **{"async": "async", "id": PLOTLY_SCRIPT_ID})
+    app.add_js_file("course_plotly_narrow.js", defer="defer")  # before course_plotly.js
     app.add_js_file("course_plotly.js", defer="defer")
 
 

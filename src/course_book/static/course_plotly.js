@@ -76,7 +76,7 @@
   function layoutFor(figureEl, canvas) {
     var layout = figureEl._cuLayout;
     if (isNarrow(canvas)) {
-      layout = applyFixes(Object.assign({}, layout, figureEl._cuNarrow || {}), figureEl._cuFixes);
+      layout = window.cuNarrow.layout(layout, figureEl._cuNarrow, figureEl._cuFixes);
     }
     return JSON.parse(JSON.stringify(layout));
   }
@@ -112,218 +112,33 @@
 
   // --- narrow canvases -------------------------------------------------------------
 
-  // The fixes measured on a narrow canvas, applied to a copy of a layout: figureEl._cuFixes
-  // holds { title: "wrapped<br>text", extraTop: px, dropdowns: [menu index],
-  // quietSliders: [slider index], sliderUnder: px, nticks: { axisKey: n } }.
-  function applyFixes(layout, fixes) {
-    if (!fixes) {
-      return layout;
+  // Measures the drawn figure and draws it again with what course_plotly_narrow.js found
+  // does not fit, pass after pass (see there), until a pass after the first finds nothing.
+  function fitNarrow(figureEl, canvas, pass) {
+    pass = pass || 1;
+    if (pass > window.cuNarrow.PASSES) {
+      return null;
     }
-    var out = Object.assign({}, layout);
-    var extra = 0;
-    var top = 0;
-    if (fixes.title) {
-      // Plotly draws a title's extra lines above its first: a top pad as high as them
-      // brings the first back in.
-      out.title = Object.assign({}, layout.title, {
-        text: fixes.title,
-        pad: Object.assign({}, (layout.title || {}).pad, { t: fixes.extraTop }),
-      });
-      top += fixes.extraTop;
+    if (!window.cuNarrow.measure(canvas, figureEl._cuFixes, pass)) {
+      return pass === 1 ? fitNarrow(figureEl, canvas, 2) : null; // nothing more to fix
     }
-    if (fixes.legendAbove) {
-      out.legend = Object.assign({}, layout.legend, {
-        orientation: "h", x: 0, xanchor: "left", y: 1, yanchor: "bottom",
-      });
-      top += fixes.legendAbove;
-    }
-    if (top) {
-      extra += top;
-      out.margin = Object.assign({}, layout.margin, { t: ((layout.margin || {}).t || 100) + top });
-    }
-    (fixes.dropdowns || []).forEach(function (index) {
-      out.updatemenus = (out.updatemenus || layout.updatemenus).slice();
-      out.updatemenus[index] = Object.assign({}, out.updatemenus[index], { type: "dropdown", direction: "down" });
+    return redraw(figureEl, canvas).then(function () {
+      return fitNarrow(figureEl, canvas, pass + 1);
     });
-    (fixes.quietSliders || []).forEach(function (index) {
-      // The steps' labels pile up: they are hidden, the current value above the rail names
-      // the step. A transparent font hides them (the current value has its own colour).
-      out.sliders = (out.sliders || layout.sliders).slice();
-      var slider = out.sliders[index];
-      out.sliders[index] = Object.assign({}, slider, {
-        font: Object.assign({}, slider.font, { color: "rgba(0,0,0,0)" }),
-        currentvalue: Object.assign({}, slider.currentvalue, {
-          font: Object.assign({}, (slider.currentvalue || {}).font, { color: fixes.valueColour }),
-        }),
-        pad: Object.assign({}, slider.pad, { l: 0 }),
-      });
-    });
-    if (fixes.sliderUnder) {
-      // The play/pause pair moves under the slider, whose rail takes the whole width.
-      out.updatemenus = (out.updatemenus || layout.updatemenus).map(function (menu) {
-        if (!isAnimationMenu(menu)) {
-          return menu;
-        }
-        var pad = menu.pad || {};
-        return Object.assign({}, menu, { pad: Object.assign({}, pad, { t: (pad.t || 0) + fixes.sliderUnder }) });
-      });
-      extra += fixes.sliderUnder;
-      out.margin = Object.assign({}, out.margin || layout.margin, {
-        b: ((out.margin || layout.margin || {}).b || 80) + fixes.sliderUnder,
-      });
-    }
-    Object.keys(fixes.nticks || {}).forEach(function (key) {
-      out[key] = Object.assign({}, out[key], { nticks: fixes.nticks[key] });
-    });
-    if (extra && layout.height) {
-      out.height = layout.height + extra;
-    }
-    return out;
-  }
-
-  function boxes(root, selector) {
-    return Array.prototype.slice.call(root.querySelectorAll(selector)).filter(function (el) {
-      return el.textContent.trim() && el.getBoundingClientRect().width > 0;
-    }).map(function (el) {
-      return el.getBoundingClientRect();
-    });
-  }
-
-  function overlapping(rects) {
-    for (var i = 1; i < rects.length; i++) {
-      for (var j = 0; j < i; j++) {
-        var a = rects[i];
-        var b = rects[j];
-        if (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 &&
-            Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
-  // Words of `text` in lines of at most `chars` characters, joined by <br>.
-  function wrapWords(text, chars) {
-    var lines = [];
-    String(text).split(/<br\s*\/?>/).forEach(function (paragraph) {
-      var line = "";
-      paragraph.split(" ").forEach(function (word) {
-        if (line && (line + " " + word).length > chars) {
-          lines.push(line);
-          line = word;
-        } else {
-          line = line ? line + " " + word : word;
-        }
-      });
-      lines.push(line);
-    });
-    return lines;
-  }
-
-  // Measures the drawn figure and fixes what does not fit, in two passes, each followed by
-  // a redraw when it found something. First the parts that take room from the plot (Plotly
-  // widens the margins for buttons and sliders that stick out, squeezing the plot): a title
-  // wider than the canvas wraps, a row of buttons wider than most of the canvas becomes a
-  // drop-down, a slider whose step labels overlap hides them, a legend beside the plot
-  // moves above it. Then tick labels that overlap are thinned.
-  function fitNarrow(figureEl, canvas) {
-    var fixes = figureEl._cuFixes;
-    var first = measureControls(canvas, fixes);
-    return redrawIf(figureEl, canvas, first).then(function () {
-      return redrawIf(figureEl, canvas, measureTicks(canvas, fixes));
-    });
-  }
-
-  function redrawIf(figureEl, canvas, changed) {
-    if (!changed) {
-      return Promise.resolve();
-    }
-    return redraw(figureEl, canvas);
   }
 
   // Draws the figure again from scratch for the layout its width needs. (Plotly.react
   // leaves the old buttons behind when a row of buttons turns into a drop-down.)
   function redraw(figureEl, canvas) {
+    var data = isNarrow(canvas)
+      ? window.cuNarrow.data(canvas.data, figureEl._cuFixes)
+      : window.cuNarrow.restore(canvas.data);
     return window.Plotly.newPlot(canvas, {
-      data: canvas.data,
+      data: data,
       layout: themedLayout(layoutFor(figureEl, canvas), isDark()),
       frames: figureEl._cuFrames,
       config: CONFIG,
     });
-  }
-
-  function measureControls(canvas, fixes) {
-    var changed = false;
-    var width = canvas.getBoundingClientRect();
-    var layout = canvas._fullLayout;
-    var title = canvas.querySelector(".g-gtitle text");
-    if (title && title.textContent) {
-      var box = title.getBoundingClientRect();
-      var available = width.right - box.left - 8;
-      if (box.right > width.right - 2) {
-        var perChar = box.width / title.textContent.length;
-        var lines = wrapWords(layout.title.text, Math.max(12, Math.floor(available / perChar)));
-        fixes.title = lines.join("<br>");
-        fixes.titleLines = lines.length;
-        fixes.titleLine = Math.ceil(layout.title.font.size * 1.3);
-        fixes.extraTop = (lines.length - 1) * fixes.titleLine;
-        changed = true;
-      }
-    }
-    var containers = Array.prototype.slice.call(canvas.querySelectorAll(".updatemenu-container"));
-    (layout.updatemenus || []).forEach(function (menu, index) {
-      if (menu.type === "dropdown" || isAnimationMenu(menu) || !menu.buttons.length) {
-        return;
-      }
-      var label = menu.buttons[0].label;
-      var group = containers.filter(function (el) {
-        return el.textContent.indexOf(label) >= 0;
-      })[0];
-      if (group && group.getBoundingClientRect().width > 0.8 * width.width) {
-        (fixes.dropdowns = fixes.dropdowns || []).push(index);
-        changed = true;
-      }
-    });
-    var sliders = canvas.querySelectorAll(".slider-container");
-    (layout.sliders || []).forEach(function (slider, index) {
-      if (sliders[index] && overlapping(boxes(sliders[index], ".slider-labels text"))) {
-        (fixes.quietSliders = fixes.quietSliders || []).push(index);
-        fixes.valueColour = layout.font.color;
-        var padLeft = (slider.pad || {}).l || 0;
-        if (padLeft >= 100 && (layout.updatemenus || []).some(isAnimationMenu)) {
-          fixes.sliderUnder = 40;
-        }
-        changed = true;
-      }
-    });
-    var legend = layout.legend;
-    var menusAbove = (layout.updatemenus || []).some(function (menu) {
-      return !isAnimationMenu(menu) && menu.y >= 1;
-    });
-    if (layout.showlegend && legend && legend.orientation !== "h" && legend.x >= 1 && !menusAbove) {
-      var items = canvas.querySelectorAll(".legend .traces").length;
-      fixes.legendAbove = Math.max(1, Math.ceil(items / 2)) * 20 + 6;
-      changed = true;
-    }
-    return changed;
-  }
-
-  function measureTicks(canvas, fixes) {
-    var changed = false;
-    Object.keys(canvas._fullLayout).forEach(function (key) {
-      var match = /^([xy])axis(\d*)$/.exec(key);
-      if (!match) {
-        return;
-      }
-      var ticks = boxes(canvas, "g." + match[1] + match[2] + "tick text");
-      if (ticks.length > 2 && overlapping(ticks)) {
-        fixes.nticks = fixes.nticks || {};
-        fixes.nticks[key] = Math.max(2, Math.floor(ticks.length / 2));
-        changed = true;
-      }
-    });
-    return changed;
   }
 
   // A figure whose canvas crosses NARROW_BELOW_PX (a phone turned, a window resized) is

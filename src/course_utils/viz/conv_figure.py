@@ -90,7 +90,7 @@ def _draw_conv_explorer(data: ConvFrames, title: str | None) -> go.Figure:
     changing = list(range(1, len(fig.data)))  # everything but the input image
     frame_names = [f"position {int(p)}" for p in data.positions]
     labels = ["row {}, column {}".format(*divmod(int(p), out_w)) for p in data.positions]
-    labels[-1] = f"all done; window at {labels[-1]}"  # see ConvFrames: the finished maps
+    labels[-1] += " (all done)"  # see ConvFrames: the finished maps
     fig.frames = [
         dict(name=fname, data=_conv_frame_traces(data, f), traces=changing)
         for f, fname in enumerate(frame_names)
@@ -113,11 +113,7 @@ def _draw_conv_explorer(data: ConvFrames, title: str | None) -> go.Figure:
     fig.update_layout(
         updatemenus=menus,
         annotations=annotations,
-        sliders=[
-            frame_slider(
-                frame_names, labels, "window's top-left pixel: ", active=len(frame_names) - 1
-            )
-        ],
+        sliders=[frame_slider(frame_names, labels, "window: ", active=len(frame_names) - 1)],
         showlegend=False,
     )
     return finish_figure(fig)

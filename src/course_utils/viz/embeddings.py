@@ -95,7 +95,7 @@ def plot_embeddings_pca(
                 x=compact(coords[rows, 0], 4),
                 y=compact(coords[rows, 1], 4),
                 mode="markers+text" if show_text else "markers",
-                textposition="top center",
+                textposition=[_label_side(coords[i, 0], coords[:, 0]) for i in rows],
                 cliponaxis=not show_text,  # a label near the edge is drawn whole
                 marker=dict(
                     color=PALETTE[g % len(PALETTE)],
@@ -114,3 +114,16 @@ def plot_embeddings_pca(
     fig.update_yaxes(title_text=f"PC2 ({100 * explained[1]:.1f}% of the variance)")
     fig.update_layout(showlegend=len(groups) > 1)
     return finish_figure(fig)
+
+
+def _label_side(x: float, xs: np.ndarray) -> str:
+    """Where a point's label goes: above it, leaning away from the nearer edge of the
+    plot when the point is in the outer fifth of the x range (so the label stays clear
+    of the axis's tick labels and of the figure's edge)."""
+    low, high = float(xs.min()), float(xs.max())
+    span = high - low or 1.0
+    if x < low + 0.2 * span:
+        return "top right"
+    if x > high - 0.2 * span:
+        return "top left"
+    return "top center"
