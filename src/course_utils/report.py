@@ -27,9 +27,52 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["GLUE_PREFIX", "ClaimError", "Markdown", "claim", "glue", "unmet_claims"]
+__all__ = [
+    "GLUE_PREFIX",
+    "LINE_WIDTH",
+    "ClaimError",
+    "Markdown",
+    "claim",
+    "fit",
+    "glue",
+    "say",
+    "unmet_claims",
+]
 
 GLUE_PREFIX = "application/papermill.record/"  # what myst_nb looks for in a cell's outputs
+# The widest line a page's code block shows without scrolling sideways: the chapters' line
+# length (ruff-chapters.toml), which printouts keep to as well.
+LINE_WIDTH = 72
+
+
+def fit(text: object, width: int = LINE_WIDTH) -> str:
+    """``str(text)`` with each line longer than ``width`` broken at spaces, its continuation
+    lines indented two spaces deeper than the line itself. A break falls outside brackets
+    nested two deep where it can (``padding=(1, 1)`` stays whole). Nothing else changes: a
+    line that fits, or a word longer than ``width``, stays as it is."""
+    lines = []
+    for line in str(text).split("\n"):
+        indent = " " * (len(line) - len(line.lstrip()))
+        while len(line) > width:
+            depth, spaces = 0, []  # (index, bracket depth) of each space that may break
+            for i, char in enumerate(line[: width + 1]):
+                depth += (char in "([{") - (char in ")]}")
+                if char == " " and i > len(indent) and line[i - 1] != " ":
+                    spaces.append((i, depth))
+            shallow = [i for i, d in spaces if d <= 1]
+            breaks = shallow or [i for i, _ in spaces]
+            if not breaks:
+                break
+            lines.append(line[: breaks[-1]])
+            line = indent + "  " + line[breaks[-1] :].lstrip()
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def say(*parts: object, width: int = LINE_WIDTH) -> None:
+    """``print(*parts)``, its lines wrapped to ``width`` (:func:`fit`): a message that fits
+    the page's code blocks, and a printed model or table too."""
+    print(fit(" ".join(str(part) for part in parts), width))
 
 
 class Markdown(str):
@@ -88,7 +131,7 @@ def claim(holds: bool, statement: str) -> bool:
         return True
     if current_profile().rehearsal:
         _unmet.append(statement)
-        print(f"[rehearsal] not asserted, as only the real data can show it: {statement}")
+        say(f"[rehearsal] not asserted, as only the real data can show it: {statement}")
         return False
     raise ClaimError(statement)
 
