@@ -84,3 +84,13 @@ def test_say_prints_like_print_wrapped(capsys):
     assert printed.startswith("loss: 0.5 words")
     assert max(len(line) for line in printed.splitlines()) <= LINE_WIDTH
     assert " ".join(printed.split()) == " ".join(("loss: 0.5 " + "words " * 20).split())
+
+
+def test_fit_keeps_each_pair_of_a_long_list_whole():
+    words = "suspend individuals pan ararat importantly productions scare uma illustrates"
+    words += " disguised pedigree discover taps tim relief nolan plink puerile chill"
+    pairs = [(word, 5 - i // 5) for i, word in enumerate(words.split())]  # most_common's
+    lines = fit(str(pairs)).split("\n")
+    assert len(lines) > 2 and all(len(line) <= LINE_WIDTH for line in lines)
+    # continuation lines know they are inside the list: no break inside a pair
+    assert not [line for line in lines if line.rstrip().endswith("',")]

@@ -53,19 +53,25 @@ def fit(text: object, width: int = LINE_WIDTH) -> str:
     lines = []
     for line in str(text).split("\n"):
         indent = " " * (len(line) - len(line.lstrip()))
-        while len(line) > width:
-            depth, spaces = 0, []  # (index, bracket depth) of each space that may break
-            for i, char in enumerate(line[: width + 1]):
-                depth += (char in "([{") - (char in ")]}")
-                if char == " " and i > len(indent) and line[i - 1] != " ":
-                    spaces.append((i, depth))
-            shallow = [i for i, d in spaces if d <= 1]
-            breaks = shallow or [i for i, _ in spaces]
+        depths, depth = [], 0  # the bracket depth at each character of the whole line
+        for char in line:
+            depths.append(depth)
+            depth += (char in "([{") - (char in ")]}")
+        start, prefix = 0, ""  # the rest of the line, and what its next piece starts with
+        while len(prefix) + len(line) - start > width:
+            last = min(start + width - len(prefix), len(line) - 1)
+            spaces = [
+                i
+                for i in range(max(start + 1, len(indent) + 1), last + 1)
+                if line[i] == " " and line[i - 1] != " "
+            ]
+            breaks = [i for i in spaces if depths[i] <= 1] or spaces
             if not breaks:
                 break
-            lines.append(line[: breaks[-1]])
-            line = indent + "  " + line[breaks[-1] :].lstrip()
-        lines.append(line)
+            lines.append(prefix + line[start : breaks[-1]])
+            start = len(line) - len(line[breaks[-1] :].lstrip())
+            prefix = indent + "  "
+        lines.append(prefix + line[start:])
     return "\n".join(lines)
 
 
