@@ -62,8 +62,10 @@ rehearsal: venv
 lint: notebooks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@# the chapters' code, as a student runs it: the launch notebooks (ruff reads .ipynb)
-	find _build/launch -name '*.ipynb' -print0 | xargs -0 $(BIN)/ruff check --no-force-exclude
+	@# the chapters' code, as a student runs it: the launch notebooks (ruff reads .ipynb),
+	@# with the project's rules and the chapters' shorter lines (ruff-chapters.toml)
+	find _build/launch -name '*.ipynb' -print0 | \
+		xargs -0 $(BIN)/ruff check --no-force-exclude --config ruff-chapters.toml
 
 clean:
 	rm -rf _build

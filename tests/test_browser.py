@@ -1137,6 +1137,50 @@ def test_toc_highlights_the_section_being_read(site, open_tab):
         pytest.fail(listing(docname, tab.errors))
 
 
+# --- 7. code that fits the column ------------------------------------------------------
+
+# Every code block of a cell, its input and its outputs, with the cells tagged hide-input
+# opened first: its first line, the length of its longest line, and whether it scrolls
+# sideways (scrollWidth beyond clientWidth, a pixel of rounding allowed).
+JS_WIDE_CODE = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  return [...document.querySelectorAll('div.cell_input pre, div.cell_output pre')].map(pre => {
+    const lines = pre.textContent.split('\\n');
+    return {
+      input: pre.closest('div.cell_input') !== null,
+      first: lines.find(line => line.trim()) || '',
+      longest: Math.max(...lines.map(line => line.length)),
+      visible: pre.clientWidth > 0,
+      wide: pre.scrollWidth > pre.clientWidth + 1,
+    };
+  });
+}"""
+
+
+def test_code_blocks_fit_the_column(site, open_tab):
+    """At 1280 px no code block of a cell, input or output, is wider than its box: chapter
+    code is wrapped at the chapters' line length (ruff-chapters.toml) and printouts are
+    formatted to fit, so nothing scrolls sideways and hides a comment."""
+    problems, blocks = [], 0
+    tab = open_tab()
+    for docname in toc_docnames():
+        require_built(site, docname)
+        tab.goto(docname)
+        found = tab.page.evaluate(JS_WIDE_CODE)
+        blocks += len(found)
+        hidden = [block for block in found if not block["visible"]]
+        assert not hidden, f"{docname}: {len(hidden)} code blocks not laid out, not measured"
+        problems += [
+            f"{docname}: {'input' if b['input'] else 'output'} of {b['longest']} characters:"
+            f" {b['first'].strip()[:60]}"
+            for b in found
+            if b["wide"]
+        ]
+    assert blocks > 100, f"only {blocks} code blocks in the book: the selector is stale"
+    if problems:
+        pytest.fail(listing("code blocks wider than their box at 1280 px", problems))
+
+
 # --- 7. a measurement, not a test of speed ---------------------------------------------
 
 

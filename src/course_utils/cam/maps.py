@@ -36,18 +36,25 @@ __all__ = [
 
 
 def cam_head(n_features: int, n_classes: int) -> nn.Sequential:
-    """Lesson 7's head: (B, n_features, h, w) -> conv 3x3 -> (B, n_classes, h, w) -> mean
-    over positions -> (B, n_classes) logits.
+    """Lesson 7's head: (B, n_features, h, w) -> conv 3x3 -> (B,
+    n_classes, h, w) -> mean over positions -> (B, n_classes) logits.
 
-    The 2018 notebook ended with ``nn.LogSoftmax`` and a negative log-likelihood loss;
-    here the head returns logits for ``F.cross_entropy``, which is log-softmax followed by
-    that loss: the same maths, in one numerically careful step.
-    """
-    for name, value in (("n_features", n_features), ("n_classes", n_classes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    The 2018 notebook ended with ``nn.LogSoftmax`` and a negative
+    log-likelihood loss; here the head returns logits for
+    ``F.cross_entropy``, which is log-softmax followed by that loss: the
+    same maths, in one numerically careful step."""
+    for name, value in (
+        ("n_features", n_features),
+        ("n_classes", n_classes),
+    ):
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if not is_int or value < 1:
+            raise ValueError(
+                f"{name} must be a positive int, got {value!r}",
+            )
     return nn.Sequential(
-        nn.Conv2d(n_features, n_classes, kernel_size=3, padding=1),  # (B, K, h, w): the maps
+        # (B, K, h, w): the maps
+        nn.Conv2d(n_features, n_classes, kernel_size=3, padding=1),
         nn.AdaptiveAvgPool2d(1),  # (B, K, 1, 1): each map's mean
         nn.Flatten(),  # (B, K)
     )

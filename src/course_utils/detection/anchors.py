@@ -51,42 +51,59 @@ def anchor_boxes(
 
 
 def match_anchors(
-    anchors: torch.Tensor, gt_boxes: torch.Tensor, threshold: float = 0.5, valid=None
+    anchors: torch.Tensor,
+    gt_boxes: torch.Tensor,
+    threshold: float = 0.5,
+    valid=None,
 ) -> torch.Tensor:
-    """For each anchor (A, 4 centres), the index of the ground-truth box (K, 4 corners) it
-    must predict, or -1 for background: (A,) long.
+    """For each anchor (A, 4 centres), the index of the ground-truth box
+    (K, 4 corners) it must predict, or -1 for background: (A,) long.
 
-    An anchor whose IoU with a box is at least ``threshold`` predicts its best box; and
-    every box gets its own best anchor whatever the IoU, so that no object goes unlearned
-    (boxes are served in order of their best IoU, and no anchor is given to two boxes).
-    A batch works too: boxes (B, K, 4) with ``valid`` (B, K) marking the real ones
-    (the rest is padding) give (B, A).
-    """
+    An anchor whose IoU with a box is at least ``threshold`` predicts
+    its best box; and every box gets its own best anchor whatever the
+    IoU, so that no object goes unlearned (boxes are served in order of
+    their best IoU, and no anchor is given to two boxes). A batch works
+    too: boxes (B, K, 4) with ``valid`` (B, K) marking the real ones
+    (the rest is padding) give (B, A)."""
     single = gt_boxes.ndim == 2
     if single:
         gt_boxes = gt_boxes[None]  # (1, K, 4)
     if valid is None:
-        valid = torch.ones(gt_boxes.shape[:2], dtype=torch.bool, device=gt_boxes.device)
+        valid = torch.ones(
+            gt_boxes.shape[:2],
+            dtype=torch.bool,
+            device=gt_boxes.device,
+        )
     if gt_boxes.ndim != 3 or valid.shape != gt_boxes.shape[:2]:
         raise ValueError(
-            f"gt_boxes must be (K, 4) or (B, K, 4) with valid (B, K); got "
-            f"{tuple(gt_boxes.shape)} and valid {tuple(valid.shape)}"
+            "gt_boxes must be (K, 4) or (B, K, 4) with valid (B, K); "
+            "got "
+            f"{tuple(gt_boxes.shape)} and valid {tuple(valid.shape)}",
         )
     _check_boxes(gt_boxes[valid], "gt_boxes")
     b, k = valid.shape
     if k == 0:  # no objects at all: every anchor is background
-        empty = torch.full((b, len(anchors)), -1, dtype=torch.long, device=anchors.device)
+        empty = torch.full(
+            (b, len(anchors)),
+            -1,
+            dtype=torch.long,
+            device=anchors.device,
+        )
         return empty[0] if single else empty
     iou = _iou(gt_boxes, center_to_corners(anchors))  # (B, K, A)
-    iou = iou.masked_fill(~valid[..., None], -1.0)  # padding matches nothing
-    best_iou, best_gt = iou.max(dim=1)  # (B, A): for each anchor, its best box
+    # padding matches nothing
+    iou = iou.masked_fill(~valid[..., None], -1.0)
+    # (B, A): for each anchor, its best box
+    best_iou, best_gt = iou.max(dim=1)
     matches = torch.where(best_iou >= threshold, best_gt, -1)  # (B, A)
-    order = iou.max(dim=2).values.argsort(dim=1, descending=True)  # (B, K): best-placed first
+    # (B, K): best-placed first
+    order = iou.max(dim=2).values.argsort(dim=1, descending=True)
     taken = torch.zeros_like(matches, dtype=torch.bool)
     rows = torch.arange(b, device=anchors.device)
     for t in range(k):
         box = order[:, t]  # (B,): each image's t-th box
-        anchor = iou[rows, box].masked_fill(taken, -2.0).argmax(dim=1)  # (B,): best free anchor
+        # (B,): best free anchor
+        anchor = iou[rows, box].masked_fill(taken, -2.0).argmax(dim=1)
         real = valid[rows, box]
         matches[rows[real], anchor[real]] = box[real]
         taken[rows[real], anchor[real]] = True

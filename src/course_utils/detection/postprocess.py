@@ -18,27 +18,35 @@ __all__ = ["Detections", "detect", "nms"]
 
 
 def nms(
-    boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float, max_kept: int | None = None
+    boxes: torch.Tensor,
+    scores: torch.Tensor,
+    iou_threshold: float,
+    max_kept: int | None = None,
 ) -> torch.Tensor:
-    """Greedy non-maximum suppression: indices of the boxes kept, highest score first.
+    """Greedy non-maximum suppression: indices of the boxes kept,
+    highest score first.
 
-    Take the best-scoring box, drop every remaining box that overlaps it by more than
-    ``iou_threshold`` IoU, repeat with what is left (as ``torchvision.ops.nms``); stop
-    early once ``max_kept`` boxes are kept (the same as cutting the full answer).
-    """
+    Take the best-scoring box, drop every remaining box that overlaps it
+    by more than ``iou_threshold`` IoU, repeat with what is left (as
+    ``torchvision.ops.nms``); stop early once ``max_kept`` boxes are
+    kept (the same as cutting the full answer)."""
     _check_boxes(boxes)
     if scores.shape != (len(boxes),):
+        n, shape = len(boxes), tuple(scores.shape)
         raise ValueError(
-            f"need one score per box: {len(boxes)} boxes, scores of shape {tuple(scores.shape)}"
+            f"need one score per box: {n} boxes, scores {shape}",
         )
     order = scores.argsort(descending=True)
     keep = []
     while len(order) > 0 and (max_kept is None or len(keep) < max_kept):
         best, rest = order[0], order[1:]
         keep.append(best)
-        overlap = _iou(boxes[best][None], boxes[rest])[0]  # (len(rest),)
+        # (len(rest),)
+        overlap = _iou(boxes[best][None], boxes[rest])[0]
         order = rest[overlap <= iou_threshold]
-    return torch.stack(keep) if keep else torch.zeros(0, dtype=torch.long, device=boxes.device)
+    if not keep:
+        return torch.zeros(0, dtype=torch.long, device=boxes.device)
+    return torch.stack(keep)
 
 
 class Detections(NamedTuple):

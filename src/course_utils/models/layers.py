@@ -102,31 +102,42 @@ class BatchNorm2d(nn.Module):
             nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise ``x`` (B, C, H, W) channel by channel; the output has its shape."""
+        """Normalise ``x`` (B, C, H, W) channel by channel; the output has
+        its shape."""
         _check_4d(x, "BatchNorm2d", self.num_features, "num_features")
-        # Batch statistics in training, and also in eval mode when there are no running ones.
+        # Batch statistics in training, and also in eval mode when there
+        # are no running ones.
         use_batch_stats = self.training or not self.track_running_stats
         if use_batch_stats:
-            n = x.shape[0] * x.shape[2] * x.shape[3]  # values per channel: B * H * W
+            # values per channel: B * H * W
+            n = x.shape[0] * x.shape[2] * x.shape[3]
             if n <= 1:
                 raise ValueError(
-                    "BatchNorm2d needs more than 1 value per channel to compute batch "
-                    f"statistics in training, got an input of shape {tuple(x.shape)}; "
-                    "use a bigger batch, or eval mode"
+                    "BatchNorm2d needs more than 1 value per channel to "
+                    "compute batch "
+                    "statistics in training, got an input of shape "
+                    f"{tuple(x.shape)}; "
+                    "use a bigger batch, or eval mode",
                 )
-            dims = (0, 2, 3)  # reduce over the batch and the spatial positions
+            # reduce over the batch and the spatial positions
+            dims = (0, 2, 3)
             mean = x.mean(dim=dims)  # (C,)
-            var = x.var(dim=dims, unbiased=False)  # (C,) biased: sum((x - mean)^2) / n
+            # (C,) biased: sum((x - mean)^2) / n
+            var = x.var(dim=dims, unbiased=False)
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean.detach(), var.detach(), n)
         else:
             mean, var = self.running_mean, self.running_var  # (C,) each
         # (C,) -> (1, C, 1, 1) so that it broadcasts over (B, C, H, W)
         mean, var = mean[None, :, None, None], var[None, :, None, None]
-        x_hat = (x - mean) / torch.sqrt(var + self.eps)  # (B, C, H, W), per channel ~N(0, 1)
+        # (B, C, H, W), per channel ~N(0, 1)
+        x_hat = (x - mean) / torch.sqrt(var + self.eps)
         if self.affine:
-            # y = gamma * x_hat + beta: the network can undo the normalisation if it helps
-            x_hat = x_hat * self.weight[None, :, None, None] + self.bias[None, :, None, None]
+            # y = gamma * x_hat + beta: the network can undo the
+            # normalisation if it helps
+            gamma = self.weight[None, :, None, None]  # (1, C, 1, 1)
+            beta = self.bias[None, :, None, None]
+            x_hat = x_hat * gamma + beta
         return x_hat  # (B, C, H, W)
 
     @torch.no_grad()

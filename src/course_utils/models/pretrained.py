@@ -49,6 +49,7 @@ from course_utils.datasets.registry import full_data_root
 from course_utils.datasets.transfer import allow_loopback_http
 from course_utils.profile import current_profile
 from course_utils.provenance import DataSource, record_data_source
+from course_utils.report import say
 
 __all__ = [
     "ARCHITECTURES",
@@ -408,7 +409,7 @@ def create_cnn(
         )
     record_data_source(source)
     if verbose:
-        print(message)
+        say(message)
     return model
 
 

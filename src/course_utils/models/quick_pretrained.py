@@ -53,6 +53,7 @@ from course_utils.datasets.leftovers import sweep_leftovers
 from course_utils.datasets.quick import build_once
 from course_utils.datasets.quick_images import SOURCE_DIGITS, write_mnist_digit_folders
 from course_utils.provenance import DataSource
+from course_utils.report import say
 
 __all__ = [
     "RECIPE",
@@ -193,7 +194,7 @@ def quick_body_file(arch: str, width: float = 1.0, recipe: PretrainRecipe | None
         if _complete(path):
             return _checked(path)
         sweep_leftovers(folder)  # the half-written files of trainings that were killed
-        print(
+        say(
             f"pretraining the quick profile's {arch} body on {SOURCE_NAME} "
             f"(once; cached in {folder})"
         )

@@ -84,13 +84,16 @@ def rnn_cell(
     bias_hh: torch.Tensor | None = None,
     nonlinearity: str = "tanh",
 ) -> torch.Tensor:
-    """One step of a plain RNN: ``h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)``.
+    """One step of a plain RNN: ``h' = act(x W_ih^T + b_ih + h W_hh^T +
+    b_hh)``.
 
-    ``x`` (B, I), ``h`` (B, H), ``weight_ih`` (H, I), ``weight_hh`` (H, H), biases (H,) or
-    None; returns ``h'`` (B, H). ``act`` is tanh or relu.
-    """
+    ``x`` (B, I), ``h`` (B, H), ``weight_ih`` (H, I), ``weight_hh`` (H,
+    H), biases (H,) or None; returns ``h'`` (B, H). ``act`` is tanh or
+    relu."""
     # F.linear(x, W, b) is x @ W.T + b: (B, I) @ (I, H) + (H,) -> (B, H)
-    pre = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)  # (B, H)
+    from_input = F.linear(x, weight_ih, bias_ih)  # (B, H)
+    from_state = F.linear(h, weight_hh, bias_hh)  # (B, H)
+    pre = from_input + from_state
     return _activation(nonlinearity)(pre)  # (B, H)
 
 
@@ -102,22 +105,30 @@ def gru_cell(
     bias_ih: torch.Tensor | None = None,
     bias_hh: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One step of a GRU: a reset gate ``r``, an update gate ``z``, a candidate ``n``.
+    """One step of a GRU: a reset gate ``r``, an update gate ``z``, a
+    candidate ``n``.
 
-    ``x`` (B, I), ``h`` (B, H), ``weight_ih`` (3H, I), ``weight_hh`` (3H, H), biases (3H,)
-    or None, the three blocks of H rows in PyTorch's order r, z, n; returns ``h'`` (B, H).
-    """
-    # One matrix product for the three gates' input parts, one for their state parts.
-    x_r, x_z, x_n = F.linear(x, weight_ih, bias_ih).chunk(3, dim=1)  # 3 x (B, H): W_i* x + b_i*
-    h_r, h_z, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, dim=1)  # 3 x (B, H): W_h* h + b_h*
-    # Reset gate, in (0, 1): how much of the old state the candidate may look at.
+    ``x`` (B, I), ``h`` (B, H), ``weight_ih`` (3H, I), ``weight_hh``
+    (3H, H), biases (3H,) or None, the three blocks of H rows in
+    PyTorch's order r, z, n; returns ``h'`` (B, H)."""
+    # One matrix product for the three gates' input parts, one for their
+    # state parts.
+    # 3 x (B, H): W_i* x + b_i*
+    x_r, x_z, x_n = F.linear(x, weight_ih, bias_ih).chunk(3, dim=1)
+    # 3 x (B, H): W_h* h + b_h*
+    h_r, h_z, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, dim=1)
+    # Reset gate, in (0, 1): how much of the old state the candidate may
+    # look at.
     r = torch.sigmoid(x_r + h_r)  # (B, H)
-    # Update gate, in (0, 1): how much of the old state to keep (1 = keep it all).
+    # Update gate, in (0, 1): how much of the old state to keep (1 =
+    # keep it all).
     z = torch.sigmoid(x_z + h_z)  # (B, H)
-    # Candidate state, in (-1, 1): new information from the input and the (reset) old state.
+    # Candidate state, in (-1, 1): new information from the input and
+    # the (reset) old state.
     n = torch.tanh(x_n + r * h_n)  # (B, H)
-    # A gated average of the candidate and the old state: with z = 1, h passes unchanged,
-    # and so does its gradient, which is why a GRU remembers over long sequences.
+    # A gated average of the candidate and the old state: with z = 1, h
+    # passes unchanged, and so does its gradient, which is why a GRU
+    # remembers over long sequences.
     return (1 - z) * n + z * h  # (B, H)
 
 
@@ -129,22 +140,29 @@ def lstm_cell(
     bias_ih: torch.Tensor | None = None,
     bias_hh: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step of an LSTM: input, forget and output gates ``i, f, o`` and a candidate ``g``.
+    """One step of an LSTM: input, forget and output gates ``i, f, o``
+    and a candidate ``g``.
 
-    ``x`` (B, I), ``state`` = ``(h, c)`` each (B, H), ``weight_ih`` (4H, I), ``weight_hh``
-    (4H, H), biases (4H,) or None, the four blocks of H rows in PyTorch's order i, f, g, o;
-    returns ``(h', c')`` each (B, H).
-    """
-    h, c = state  # (B, H) each: the output of the last step, and the cell's memory
+    ``x`` (B, I), ``state`` = ``(h, c)`` each (B, H), ``weight_ih`` (4H,
+    I), ``weight_hh`` (4H, H), biases (4H,) or None, the four blocks of
+    H rows in PyTorch's order i, f, g, o; returns ``(h', c')`` each (B,
+    H)."""
+    # (B, H) each: the output of the last step, and the cell's memory
+    h, c = state
     # All four gates at once: (B, 4H), then cut into four (B, H) blocks.
-    gates = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)  # (B, 4H)
+    from_input = F.linear(x, weight_ih, bias_ih)  # (B, 4H)
+    from_state = F.linear(h, weight_hh, bias_hh)  # (B, 4H)
+    gates = from_input + from_state
     i, f, g, o = gates.chunk(4, dim=1)  # 4 x (B, H)
-    i = torch.sigmoid(i)  # input gate, in (0, 1): how much of the candidate to write
-    f = torch.sigmoid(f)  # forget gate, in (0, 1): how much of the memory to keep
+    # input gate, in (0, 1): how much of the candidate to write
+    i = torch.sigmoid(i)
+    # forget gate, in (0, 1): how much of the memory to keep
+    f = torch.sigmoid(f)
     g = torch.tanh(g)  # candidate, in (-1, 1): what could be written
-    o = torch.sigmoid(o)  # output gate, in (0, 1): how much of the memory to show
-    # The memory is updated by a sum, not a matrix product: with f = 1 the gradient flows
-    # back through c unchanged, step after step.
+    # output gate, in (0, 1): how much of the memory to show
+    o = torch.sigmoid(o)
+    # The memory is updated by a sum, not a matrix product: with f = 1
+    # the gradient flows back through c unchanged, step after step.
     c_new = f * c + i * g  # (B, H)
     h_new = o * torch.tanh(c_new)  # (B, H)
     return h_new, c_new

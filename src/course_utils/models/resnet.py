@@ -82,9 +82,11 @@ class BasicBlock(nn.Module):
         """(B, inplanes, H, W) -> (B, planes, H / stride, W / stride)."""
         identity = x  # (B, inplanes, H, W)
         out = self.relu(self.bn1(self.conv1(x)))  # (B, planes, H/s, W/s)
-        out = self.bn2(self.conv2(out))  # (B, planes, H/s, W/s): F(x), the residual
+        # (B, planes, H/s, W/s): F(x), the residual
+        out = self.bn2(self.conv2(out))
         if self.downsample is not None:
-            identity = self.downsample(x)  # (B, inplanes, H, W) -> (B, planes, H/s, W/s)
+            # (B, inplanes, H, W) -> (B, planes, H/s, W/s)
+            identity = self.downsample(x)
         out = out + identity  # x + F(x): the shortcut
         return self.relu(out)
 

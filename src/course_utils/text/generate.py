@@ -89,15 +89,21 @@ def _check_top_k(top_k) -> int | None:
 
 
 def next_token_probs(
-    logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
 ) -> torch.Tensor:
-    """The probabilities :func:`generate` draws from: ``softmax(logits / temperature)`` over
-    the last dimension (V), only the ``top_k`` highest scores kept (ties at the k-th kept
-    too)."""
-    temperature, top_k = _check_temperature(temperature), _check_top_k(top_k)
+    """The probabilities :func:`generate` draws from: ``softmax(logits /
+    temperature)`` over the last dimension (V), only the ``top_k``
+    highest scores kept (ties at the k-th kept too)."""
+    temperature, top_k = (
+        _check_temperature(temperature),
+        _check_top_k(top_k),
+    )
     logits = logits.float()
     if top_k is not None and top_k < logits.shape[-1]:
-        threshold = logits.topk(top_k, dim=-1).values[..., -1:]  # (..., 1): the k-th highest
+        # (..., 1): the k-th highest
+        threshold = logits.topk(top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < threshold, float("-inf"))
     return torch.softmax(logits / temperature, dim=-1)
 

@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 from course_utils.device import to_device
 from course_utils.learner import Learner
 from course_utils.models.pretrained import ConvNet, create_cnn
+from course_utils.report import say
 from course_utils.vision.data import make_loader
 
 __all__ = ["ConvLearner", "conv_learner"]
@@ -152,7 +153,7 @@ class ConvLearner(Learner):
         )
         if self.printer is not None:
             n_features = train[0].shape[1]
-            print(
+            say(
                 f"precompute: ran the frozen body once over {len(train[0]):,} training and "
                 f"{len(valid[0]):,} validation images ({n_features:,} activations each), "
                 f"{time.perf_counter() - start:.1f} s"
