@@ -115,11 +115,11 @@ def test_shape_labels_are_the_models_parameter_shapes():
             assert weight == torch_weight
             sub = "₁₂"[k - 1]
             assert f"W{sub} {weight}<br>b{sub} {bias}" in forward
-            assert f"∂L/∂W{sub} = " in backward and f"<br>{weight}" in backward
+            assert f"∂L/∂W{sub}<br>= " in backward and f"<br>{weight}" in backward
         assert "X<br>(B, 12)" in forward and "H = ReLU(Z₁)<br>(B, 5)" in forward
         assert "Z₂ = HW₂ + b₂<br>(B, 3)" in forward
-        assert "∂L/∂W₁ = XᵀG₁<br>(12, 5)" in backward
-        assert "∂L/∂W₂ = HᵀG₂<br>(5, 3)" in backward
+        assert "∂L/∂W₁<br>= XᵀG₁<br>(12, 5)" in backward
+        assert "∂L/∂W₂<br>= HᵀG₂<br>(5, 3)" in backward
         assert "∂L/∂H = G₂W₂ᵀ" in backward and "(P − Y)/B<br>(B, 3)" in backward
         assert "∂L/∂" not in forward and "W₁ (12, 5)" not in backward
 
@@ -152,7 +152,7 @@ def test_buttons_show_one_view_each():
     ]
     assert "input 2 → hidden unit 4" in forward_hover and "60 weights" in forward_hover
     assert any(
-        h.startswith("∂L/∂W₂[4, 1] = Σ over the batch of H[:, 4] · G₂[:, 1]")
+        h.startswith("∂L/∂W₂[4, 1] = Σ over the batch<br>of H[:, 4] · G₂[:, 1]")
         for h in edge_points(shown_traces(fig, "backward")).hovertext
     )
 
@@ -167,7 +167,7 @@ def test_opens_on_the_view_asked_for():
 def test_deeper_and_shallower_networks_name_their_arrays():
     deeper = nn.Sequential(nn.Linear(7, 6), nn.ReLU(), nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 2))
     backward = texts(shown_traces(plot_mlp(deeper), "backward"))
-    assert "∂L/∂W₂ = H₁ᵀG₂<br>(6, 4)" in backward and "∂L/∂W₃ = H₂ᵀG₃<br>(4, 2)" in backward
+    assert "∂L/∂W₂<br>= H₁ᵀG₂<br>(6, 4)" in backward and "∂L/∂W₃<br>= H₂ᵀG₃<br>(4, 2)" in backward
     assert "∂L/∂H₁ = G₂W₂ᵀ<br>G₁ = ∂L/∂H₁<br>⊙ [Z₁ > 0]<br>(B, 6)" in backward
     assert "8 paths<br>to L: add<br>their<br>products" in texts(
         shown_traces(plot_mlp(deeper), "one weight")

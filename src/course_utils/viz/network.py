@@ -276,7 +276,7 @@ def _labels(sizes, names: _Names, view: str, weight) -> tuple[list[str], list[st
             columns.append("<br>".join([*lines, _shape("B", sizes[k])]))
         columns.append("∂L/∂L<br>= 1")
         between = [
-            f"∂L/∂{w(k)} = {a(k - 1)}ᵀ{g(k)}<br>{_shape(sizes[k - 1], sizes[k])}"
+            f"∂L/∂{w(k)}<br>= {a(k - 1)}ᵀ{g(k)}<br>{_shape(sizes[k - 1], sizes[k])}"
             for k in range(1, n + 1)
         ]
     else:  # one weight
@@ -325,7 +325,7 @@ def _hover(sizes, names: _Names, view: str, classes):
         )
         if view == "backward":
             return (
-                f"∂L/∂{w(layer)}[{u}, {v}] = Σ over the batch of "
+                f"∂L/∂{w(layer)}[{u}, {v}] = Σ over the batch<br>of "
                 f"{a(layer - 1)}[:, {u}] · {g(layer)}[:, {v}]<br>({where})"
             )
         count = sizes[layer - 1] * sizes[layer]
