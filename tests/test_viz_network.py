@@ -116,8 +116,8 @@ def test_shape_labels_are_the_models_parameter_shapes():
             sub = "₁₂"[k - 1]
             assert f"W{sub} {weight}<br>b{sub} {bias}" in forward
             assert f"∂L/∂W{sub}<br>= " in backward and f"<br>{weight}" in backward
-        assert "X<br>(B, 12)" in forward and "H = ReLU(Z₁)<br>(B, 5)" in forward
-        assert "Z₂ = HW₂ + b₂<br>(B, 3)" in forward
+        assert "X<br>(B, 12)" in forward and "XW₁ + b₁<br>H = ReLU(Z₁)<br>(B, 5)" in forward
+        assert "Z₂ =<br>HW₂ + b₂<br>(B, 3)" in forward
         assert "∂L/∂W₁<br>= XᵀG₁<br>(12, 5)" in backward
         assert "∂L/∂W₂<br>= HᵀG₂<br>(5, 3)" in backward
         assert "∂L/∂H = G₂W₂ᵀ" in backward and "(P − Y)/B<br>(B, 3)" in backward
@@ -173,7 +173,7 @@ def test_deeper_and_shallower_networks_name_their_arrays():
         shown_traces(plot_mlp(deeper), "one weight")
     )
     linear = plot_mlp({"W1": np.zeros((3, 2))})
-    assert "Z₁ = XW₁ + b₁<br>(B, 2)" in texts(shown_traces(linear, "forward"))
+    assert "Z₁ =<br>XW₁ + b₁<br>(B, 2)" in texts(shown_traces(linear, "forward"))
     # by default, "one weight" follows the second input and the third unit, or the last
     one_weight = texts(shown_traces(linear, "one weight"))
     assert "W₁[1, 1]<br>one weight" in one_weight and "one path<br>to L" in one_weight

@@ -253,7 +253,7 @@ def _labels(sizes, names: _Names, view: str, weight) -> tuple[list[str], list[st
     if view == "forward":
         columns.append(f"{a(0)}<br>{_shape('B', sizes[0])}")
         for k in range(1, n + 1):
-            lines = [f"{z(k)} = {a(k - 1)}{w(k)} + {b(k)}"]
+            lines = [f"{z(k)} =", f"{a(k - 1)}{w(k)} + {b(k)}"]
             if k < n:
                 lines.append(f"{a(k)} = ReLU({z(k)})")
             columns.append("<br>".join([*lines, _shape("B", sizes[k])]))
