@@ -920,6 +920,51 @@ def test_film_map_names_each_film_on_hover(site, open_tab):
         pytest.fail(listing(f"{docname}, while hovering", tab.errors))
 
 
+def test_network_diagram_switches_views_and_names_its_units(site, open_tab):
+    """The MLP chapter's network: its buttons swap the forward labels for the backward
+    ones, and hovering over the loss names it, in the view shown."""
+    docname = "book/section1/mlp"
+    require_built(site, docname)
+    views = ["forward", "backward", "one weight"]
+    index = next(
+        (
+            i
+            for i, spec in enumerate(figure_specs(site, docname))
+            for menu in spec["layout"].get("updatemenus", [])
+            if [b["label"] for b in menu["buttons"]] == views
+        ),
+        None,
+    )
+    assert index is not None, f"{docname} has no network diagram"
+    tab = open_tab()
+    tab.goto(docname)
+    figure = tab.figure(index)
+    canvas = figure.locator(".cu-plotly-canvas")
+    # hidden traces are not drawn: the page shows one view's labels at a time
+    expect(canvas).to_contain_text("W₁ (64, 64)")
+    expect(canvas).not_to_contain_text("∂L/∂W₁")
+    figure.locator("g.updatemenu-button", has_text="backward").click()
+    expect(canvas).to_contain_text("∂L/∂W₁")
+    expect(canvas).not_to_contain_text("W₁ (64, 64)")
+    # the loss, the last unit of the units' trace, in page pixels
+    x, y = canvas.evaluate(
+        """gd => {
+          const units = gd.data.find(t => t.visible === true && t.mode === "markers"
+                                          && t.hovertext.at(-1).startsWith("L: the loss"));
+          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+          const box = gd.getBoundingClientRect();
+          return [box.left + xa._offset + xa.l2p(units.x.at(-1)),
+                  box.top + ya._offset + ya.l2p(units.y.at(-1))];
+        }"""
+    )
+    tab.page.mouse.move(x, y)
+    label = figure.locator("g.hovertext")
+    expect(label.first).to_be_visible(timeout=TIMEOUT_MS)
+    assert "∂L/∂L = 1" in label.first.text_content()
+    if tab.errors:
+        pytest.fail(listing(f"{docname}, while switching views", tab.errors))
+
+
 # --- 5. what a page loads, and when ----------------------------------------------------------
 
 

@@ -12,6 +12,8 @@ smaller cartesian bundle) and stays under 1,000,000 bytes of JSON
 * :mod:`~course_utils.viz.race_figure` (lesson 5): SGD, momentum and Adam racing;
   :mod:`~course_utils.viz.optimizers` computes their paths.
 * :mod:`~course_utils.viz.nonlinear` (lessons 1-2): activations; a tiny network vs a line.
+* :mod:`~course_utils.viz.network` (Section 1, the MLP chapter): an MLP drawn as a network,
+  the shapes of its arrays, its forward and backward passes.
 * Training diagnostics (lessons 1-2 on): :mod:`~course_utils.viz.lr_find` (the LR
   finder's sweep), :mod:`~course_utils.viz.schedules` (SGDR, one-cycle),
   :mod:`~course_utils.viz.losses` (a fit's losses and metrics),
@@ -55,6 +57,7 @@ from course_utils.viz.gates import (
 from course_utils.viz.grids import example_titles, picture_grid, plot_image_grid
 from course_utils.viz.losses import plot_losses, plot_runs
 from course_utils.viz.lr_find import plot_lr_find
+from course_utils.viz.network import mlp_sizes, plot_mlp
 from course_utils.viz.nonlinear import (
     NonlinearFit,
     activations,
@@ -121,6 +124,7 @@ __all__ = [
     "gate_frames",
     "gradient_decay",
     "log_ticks",
+    "mlp_sizes",
     "mse",
     "nonlinear_data",
     "nonlinear_fit",
@@ -140,6 +144,7 @@ __all__ = [
     "plot_rating_block",
     "plot_runs",
     "plot_lr_find",
+    "plot_mlp",
     "plot_one_cycle",
     "plot_schedule",
     "plot_sgdr",
