@@ -39,7 +39,11 @@ from course_book.common import toc_docnames
 
 __all__ = ["ChapterResult", "main", "rehearse"]
 
-UNMET = re.compile(r"^\[rehearsal\] not asserted, as only the real data can show it: (.*)$", re.M)
+# A claim reported, not asserted, as course_utils.report.claim prints it: one line, or more
+# (report.fit wraps it at the chapters' width, its continuation lines indented two spaces).
+UNMET = re.compile(
+    r"^\[rehearsal\] not asserted, as only the real data can show it: (.*(?:\n  .*)*)$", re.M
+)
 CELL_TIMEOUT_S = 600
 _KERNEL_START = threading.Lock()
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -51,6 +55,11 @@ class ChapterResult:
     seconds: float
     error: str | None = None  # the failing cell's error, shortened
     unmet: list[str] = field(default_factory=list)  # claims reported, not asserted
+
+
+def _unmet(text: str) -> list[str]:
+    """The claims a notebook's output reports as not asserted, each on one line again."""
+    return [" ".join(part.strip() for part in found.split("\n")) for found in UNMET.findall(text)]
 
 
 def chapters(root: Path) -> list[str]:
@@ -95,7 +104,7 @@ def _run_notebook(path: Path, env: dict[str, str]) -> ChapterResult:
         for output in cell.get("outputs", [])
         if output.get("output_type") == "stream"
     )
-    return ChapterResult(path.stem, time.perf_counter() - start, error, UNMET.findall(text))
+    return ChapterResult(path.stem, time.perf_counter() - start, error, _unmet(text))
 
 
 def rehearse(root: Path, names: list[str], work: Path, jobs: int = 2) -> list[ChapterResult]:
