@@ -56,11 +56,34 @@ JS_TEXT_PROBLEMS = r"""figure => {
     }
     return true;
   };
+  // A text's outline on the screen: the four corners of its box, turned as it is drawn
+  // (tick labels at 45 degrees have boxes on the screen far larger than their letters).
+  const corners = t => {
+    const b = t.getBBox(), m = t.getScreenCTM();
+    const xs = [b.x, b.x + b.width], ys = [b.y, b.y + b.height];
+    return [[xs[0], ys[0]], [xs[1], ys[0]], [xs[1], ys[1]], [xs[0], ys[1]]]
+      .map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
+  };
+  // By how much two convex outlines overlap along the axis that separates them best
+  // (the separating axis theorem): at most 0 when they do not meet.
+  const depth = (p, q) => {
+    let least = Infinity;
+    for (const poly of [p, q]) for (let i = 0; i < 4; i++) {
+      const [x1, y1] = poly[i], [x2, y2] = poly[(i + 1) % 4];
+      const len = Math.hypot(x2 - x1, y2 - y1) || 1;
+      const ax = -(y2 - y1) / len, ay = (x2 - x1) / len;
+      const proj = pts => pts.map(([x, y]) => x * ax + y * ay);
+      const a = proj(p), b = proj(q);
+      least = Math.min(least, Math.min(Math.max(...a), Math.max(...b))
+                              - Math.max(Math.min(...a), Math.min(...b)));
+    }
+    return least;
+  };
   const texts = [...figure.querySelectorAll('svg.main-svg text')]
     .filter(t => t.textContent.trim() && shown(t))
     .map(t => ({ text: t.textContent.trim().slice(0, 40),
                  kind: t.parentNode.getAttribute('class') || '',
-                 r: t.getBoundingClientRect() }))
+                 r: t.getBoundingClientRect(), outline: corners(t) }))
     .filter(t => t.r.width > 0 && t.r.height > 0);
   const problems = [];
   for (const t of texts) {
@@ -74,7 +97,7 @@ JS_TEXT_PROBLEMS = r"""figure => {
     const a = texts[i], b = texts[j];
     const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
     const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
-    if (w > 2 && h > 2 && !(corner(a, b) && w < 6 && h < 6))
+    if (w > 2 && h > 2 && depth(a.outline, b.outline) > 2 && !(corner(a, b) && w < 6 && h < 6))
       problems.push(`overlap: "${a.text}" / "${b.text}"`);
   }
   return problems;

@@ -211,12 +211,56 @@ class _Mapper:
 
 
 def narrow_layout(figure: dict, canvas_px: int = PHONE_CANVAS_PX) -> dict | None:
-    """Layout overrides that re-flow ``figure``'s panels for a canvas ``canvas_px`` wide,
-    or None when its panels already fit (one column, or wide enough).
+    """Layout overrides for a canvas ``canvas_px`` wide: ``figure``'s panels re-flowed
+    (:func:`reflow`), and a slider that starts right of its play and pause buttons given
+    the whole width, the buttons under it (:func:`slider_under_buttons`); None when
+    nothing needs to change.
 
     The overrides are top-level layout keys with their whole new value (axes' domains,
     the height, the annotations and other paper-placed lists): a shallow update.
     """
+    overrides = reflow(figure, canvas_px) or {}
+    overrides.update(slider_under_buttons({**figure.get("layout", {}), **overrides}))
+    return overrides or None
+
+
+SLIDER_UNDER_PX = 40  # how far the play and pause buttons move down, under the slider
+
+
+def slider_under_buttons(layout: dict) -> dict:
+    """On a phone, a slider whose rail starts right of the play and pause buttons
+    (``pad.l``, see ``course_utils.viz.style.frame_slider``) keeps too little rail, or
+    none: the rail takes the whole width, and the buttons go under it."""
+    menus, sliders = layout.get("updatemenus") or [], layout.get("sliders") or []
+    playing = [
+        i
+        for i, menu in enumerate(menus)
+        if menu.get("buttons") and all(b.get("method") == "animate" for b in menu["buttons"])
+    ]
+    beside = [i for i, s in enumerate(sliders) if (s.get("pad") or {}).get("l", 0) >= 100]
+    if not (playing and beside):
+        return {}
+    menus = [dict(m) for m in menus]
+    for i in playing:
+        pad = dict(menus[i].get("pad") or {})
+        pad["t"] = pad.get("t", 0) + SLIDER_UNDER_PX
+        menus[i]["pad"] = pad
+    sliders = [dict(s) for s in sliders]
+    for i in beside:
+        sliders[i]["pad"] = {**sliders[i]["pad"], "l": 0}
+    margin = {"l": 80, "r": 80, "t": 100, "b": 80, **(layout.get("margin") or {})}
+    margin["b"] += SLIDER_UNDER_PX
+    return {
+        "updatemenus": menus,
+        "sliders": sliders,
+        "margin": margin,
+        "height": int(layout.get("height") or 450) + SLIDER_UNDER_PX,
+    }
+
+
+def reflow(figure: dict, canvas_px: int = PHONE_CANVAS_PX) -> dict | None:
+    """Layout overrides that re-flow ``figure``'s panels for a canvas ``canvas_px`` wide,
+    or None when its panels already fit (one column, or wide enough)."""
     layout = figure.get("layout", {})
     panels = find_panels(figure)
     rows = _grid(panels)

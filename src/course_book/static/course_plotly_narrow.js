@@ -151,12 +151,12 @@
     });
     var sliders = all(canvas, ".slider-container");
     (layout.sliders || []).forEach(function (slider, index) {
-      if (sliders[index] && anyOverlap(shownBoxes(sliders[index], ".slider-labels text"))) {
+      var cut = sliders[index] && shownBoxes(sliders[index], "text").some(function (box) {
+        return outside(box, frame);
+      });
+      if (sliders[index] && (cut || anyOverlap(shownBoxes(sliders[index], ".slider-labels text")))) {
         (fixes.quietSliders = fixes.quietSliders || []).push(index);
         fixes.valueColour = layout.font.color;
-        if (((slider.pad || {}).l || 0) >= 100 && (layout.updatemenus || []).some(isAnimationMenu)) {
-          fixes.sliderUnder = 40;
-        }
         changed = true;
       }
     });
@@ -267,7 +267,7 @@
     });
     // a legend over buttons or annotations goes under the figure
     var legendEl = canvas.querySelector(".legend");
-    if (legendEl && layout.showlegend && !fixes.legendBelow && layout.legend.orientation !== "h") {
+    if (legendEl && layout.showlegend && !fixes.legendBelow) {
       var legendRect = legendEl.getBoundingClientRect();
       var crowded = shownBoxes(canvas, ".updatemenu-header-group, g.annotation").some(function (box) {
         return overlap(box, legendRect);
@@ -338,7 +338,8 @@
   // ones kept before it (the hover still names every point).
   function measureLabels(canvas, fixes) {
     var changed = false;
-    var kept = [];
+    // the axes' labels first: a point's label may not cover them either
+    var kept = shownBoxes(canvas, "g[class$='tick'] text, .g-xtitle text, .g-ytitle text");
     all(canvas, ".scatterlayer .trace").forEach(function (group) {
       all(group, ".textpoint").forEach(function (point) {
         var text = point.querySelector("text");
@@ -446,24 +447,23 @@
         pad: Object.assign({}, slider.pad, { l: 0 }),
       });
     });
-    // The play/pause pair moves under the slider, whose rail takes the whole width; and
-    // both move down, below a legend that grew on the narrow canvas.
-    var under = fixes.sliderUnder || 0;
+    // The play/pause pair and the slider move down, below a legend that grew on the narrow
+    // canvas. (course_book.narrow_figures already put the pair under the slider.)
     var below = fixes.belowShift || 0;
-    if (under || below) {
+    if (below) {
       out.updatemenus = (out.updatemenus || []).map(function (menu) {
         if (!isAnimationMenu(menu)) {
           return menu;
         }
         var pad = menu.pad || {};
-        return Object.assign({}, menu, { pad: Object.assign({}, pad, { t: (pad.t || 0) + under + below }) });
+        return Object.assign({}, menu, { pad: Object.assign({}, pad, { t: (pad.t || 0) + below }) });
       });
       out.sliders = (out.sliders || []).map(function (slider) {
         var pad = slider.pad || {};
         return Object.assign({}, slider, { pad: Object.assign({}, pad, { t: (pad.t || 0) + below }) });
       });
-      margin(out, "b", under + below);
-      extra += under + below;
+      margin(out, "b", below);
+      extra += below;
     }
     if (fixes.annotations) {
       out.annotations = out.annotations.map(function (note, index) {

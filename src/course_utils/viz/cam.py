@@ -170,6 +170,8 @@ def _draw_cam(data: CAMFrames, title: str, opacity: float) -> go.Figure:
         height=top + plot_px + bottom,
         margin=dict(l=20, r=20, t=top, b=bottom),
     )
+    # plotly.js draws a title's second line (the <sup>) above its first: a pad brings it in
+    fig.update_layout(title_pad_t=16)
     buttons = dict(
         type="buttons",
         direction="right",

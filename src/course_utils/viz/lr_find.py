@@ -110,9 +110,12 @@ def plot_lr_find(result, *, title: str | None = None) -> go.Figure:
 
 def _text_side(lr: float, lrs: np.ndarray, usual: str) -> str:
     """Where a label at ``lr`` goes, left or right of its point: ``usual``, but to the left
-    in the last third of the sweep's log range, so that it stays inside the plot."""
+    in the last third of the sweep's log range and to the right in the first, so that it
+    stays inside the plot, clear of the loss axis's labels."""
     low, high = np.log10(lrs.min()), np.log10(lrs.max())
-    return "left" if np.log10(lr) > low + 2 * (high - low) / 3 else usual
+    if np.log10(lr) > low + 2 * (high - low) / 3:
+        return "left"
+    return "right" if np.log10(lr) < low + (high - low) / 3 else usual
 
 
 def _suggestion_line(suggestion: float, y_range: list[float], side: str) -> go.Scatter:

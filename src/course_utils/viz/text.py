@@ -14,7 +14,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from course_utils.viz.style import NEUTRAL, PALETTE, compact, finish_figure, style_figure
+from course_utils.viz.style import (
+    NEUTRAL,
+    PALETTE,
+    compact,
+    finish_figure,
+    log_ticks,
+    style_figure,
+)
 
 __all__ = ["plot_lm_batches", "plot_vocab_sizes"]
 
@@ -56,7 +63,7 @@ def plot_vocab_sizes(
         col=2,
     )
     style_figure(fig, "What the minimum count keeps, and what it loses", height=380)
-    fig.update_xaxes(title_text="minimum count", type="log")
+    fig.update_xaxes(title_text="minimum count", type="log", **log_ticks(counts))
     fig.update_yaxes(title_text="tokens in the vocabulary", row=1, col=1, rangemode="tozero")
     fig.update_yaxes(title_text="% of validation tokens unknown", row=1, col=2, rangemode="tozero")
     fig.update_layout(showlegend=False)
