@@ -224,7 +224,7 @@ def narrow_layout(figure: dict, canvas_px: int = PHONE_CANVAS_PX) -> dict | None
     return overrides or None
 
 
-SLIDER_UNDER_PX = 40  # how far the play and pause buttons move down, under the slider
+SLIDER_UNDER_PX = 64  # how far the play and pause buttons move down: under the slider's labels
 
 
 def slider_under_buttons(layout: dict) -> dict:

@@ -64,9 +64,10 @@
   var NARROW_BELOW_PX = 600;
   var CONFIG = { responsive: true, displaylogo: false, scrollZoom: false };
 
+  // (course_plotly_narrow.js, loaded before this script, does the measuring.)
   function isNarrow(canvas) {
     var width = canvas.clientWidth;
-    return width > 0 && width < NARROW_BELOW_PX;
+    return Boolean(window.cuNarrow) && width > 0 && width < NARROW_BELOW_PX;
   }
 
   // The layout for the canvas's width: the figure's own, or on a narrow canvas its narrow
@@ -130,9 +131,12 @@
   // Draws the figure again from scratch for the layout its width needs. (Plotly.react
   // leaves the old buttons behind when a row of buttons turns into a drop-down.)
   function redraw(figureEl, canvas) {
-    var data = isNarrow(canvas)
-      ? window.cuNarrow.data(canvas.data, figureEl._cuFixes)
-      : window.cuNarrow.restore(canvas.data);
+    var data = canvas.data;
+    if (window.cuNarrow) {
+      data = isNarrow(canvas)
+        ? window.cuNarrow.data(data, figureEl._cuFixes)
+        : window.cuNarrow.restore(data);
+    }
     return window.Plotly.newPlot(canvas, {
       data: data,
       layout: themedLayout(layoutFor(figureEl, canvas), isDark()),
