@@ -29,6 +29,7 @@ from course_utils.viz.style import (
     PALETTE,
     finish_figure,
     style_figure,
+    visibility_buttons,
 )
 
 __all__ = ["VIEWS", "mlp_sizes", "plot_mlp"]
@@ -476,21 +477,8 @@ def _draw(sizes, shown, names: _Names, classes, weight, opened: str, title: str)
         trace.visible = opened in views
     fig = go.Figure([trace for trace, _ in traces])
     masks = [[view in views for _, views in traces] for view in VIEWS]
-    menu = dict(
-        type="buttons",
-        direction="right",
-        active=VIEWS.index(opened),
-        showactive=True,
-        x=0.0,
-        y=1.0,
-        xanchor="left",
-        yanchor="bottom",
-        pad=dict(t=0, b=6, r=4),
-        buttons=[
-            dict(label=view, method="restyle", args=[{"visible": mask}])
-            for view, mask in zip(VIEWS, masks, strict=True)
-        ],
-    )
+    menu = visibility_buttons(VIEWS, masks, active=VIEWS.index(opened))
+    menu["pad"] = dict(t=0, b=6, r=4)  # clear of the layer labels below
     style_figure(fig, title, height=560, margin=dict(l=10, r=10, t=90, b=10))
     # a transparent plot area: the page's background, light or dark, shows through
     fig.update_layout(updatemenus=[menu], dragmode=False, plot_bgcolor="rgba(0,0,0,0)")
